@@ -1,0 +1,3 @@
+from segpixel.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The management API (FastAPI): the Segment Service and its siblings (SPEC §2)."""

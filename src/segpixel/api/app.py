@@ -1,0 +1,43 @@
+"""The management API application: routers, the envelope's error handlers, OpenAPI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from segpixel import __version__
+from segpixel.api.deps import ApiState
+from segpixel.api.envelope import install_error_handlers
+from segpixel.api.routes import advertisers, auth, members, segments, users, usersync_pixels
+from segpixel.catalog.db import Catalog
+from segpixel.catalog.users import TokenStore
+from segpixel.settings import Settings
+
+DESCRIPTION = """
+Compatible with the Xandr Segment Service: the same field names, query parameters and envelope
+(`{"response": {"status": "OK", ...}}` or `{"response": {"status": "error", "error_id": ...}}`).
+
+Log in with `POST /auth` `{"auth": {"username": ..., "password": ...}}` and send the token back as
+the `Authorization` header (the bare token or `Bearer TOKEN`).
+"""
+
+
+def create_api(
+    settings: Settings, catalog: Catalog, clock: Callable[[], float] = time.time
+) -> FastAPI:
+    app = FastAPI(title="segpixel", version=__version__, description=DESCRIPTION)
+    app.state.api = ApiState(
+        settings=settings,
+        catalog=catalog,
+        tokens=TokenStore(
+            idle_seconds=settings.token_idle_minutes * 60,
+            max_seconds=settings.token_max_hours * 3600,
+        ),
+        clock=clock,
+    )
+    install_error_handlers(app)
+    for module in (auth, members, advertisers, segments, usersync_pixels, users):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,94 @@
+"""What route functions receive: the caller, the catalog, the clock, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from segpixel.catalog.db import Catalog
+from segpixel.catalog.repo import Repo
+from segpixel.catalog.users import TokenStore
+from segpixel.domain.access import Principal
+from segpixel.domain.paging import Page, parse_page
+from segpixel.errors import Unauthenticated
+from segpixel.settings import Settings
+
+TOKEN_COOKIE = "segpixel_token"
+MAX_ID = 2**31 - 1
+
+R = TypeVar("R", bound=Repo)  # type: ignore[type-arg]
+
+
+@dataclass
+class ApiState:
+    """Everything the API needs, built once in `create_api`."""
+
+    settings: Settings
+    catalog: Catalog
+    tokens: TokenStore
+    clock: Callable[[], float]
+
+
+def api_state(request: Request) -> ApiState:
+    return request.app.state.api
+
+
+@dataclass
+class Caller:
+    """The authenticated caller and a way to open its scoped repositories."""
+
+    principal: Principal
+    state: ApiState
+
+    @contextmanager
+    def repo(self, repo_type: type[R]) -> Iterator[R]:
+        with self.state.catalog.session() as session:
+            yield repo_type(session, self.principal)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.state.catalog.session() as session:
+            yield session
+
+
+def token_of(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, rest = header.partition(" ")
+        return rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
+    return request.cookies.get(TOKEN_COOKIE)
+
+
+def current_caller(request: Request, state: Annotated[ApiState, Depends(api_state)]) -> Caller:
+    token = token_of(request)
+    if not token:
+        raise Unauthenticated(
+            "authentication required: POST /auth, then send the token in the Authorization header"
+        )
+    with state.catalog.session() as session:
+        principal = state.tokens.resolve(session, token, state.clock())
+    return Caller(principal, state)
+
+
+def paging(
+    start_element: Annotated[str | None, Query(description="First element, from 0")] = None,
+    num_elements: Annotated[str | None, Query(description="Page size, 1 to 100")] = None,
+    sort: Annotated[str | None, Query(description="FIELD.asc or FIELD.desc")] = None,
+) -> tuple[str | None, str | None, str | None]:
+    return start_element, num_elements, sort
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+StateDep = Annotated[ApiState, Depends(api_state)]
+PagingDep = Annotated[tuple[str | None, str | None, str | None], Depends(paging)]
+IdParam = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+IdsParam = Annotated[str | None, Query(description="One id or a comma-separated list")]
+
+
+def page_for(raw: tuple[str | None, str | None, str | None], repo_type: type[Repo]) -> Page:  # type: ignore[type-arg]
+    return parse_page(*raw, sortable=repo_type.sortable)

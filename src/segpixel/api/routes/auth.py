@@ -1,0 +1,48 @@
+"""`/auth`: log in for a token, see who you are, log out (SPEC §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from segpixel.api.deps import CallerDep, StateDep, token_of
+from segpixel.api.envelope import ok
+from segpixel.api.schemas import AuthBody
+from segpixel.catalog.users import authenticate, principal_of
+from segpixel.errors import Unauthenticated
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth", summary="Log in: a token for the Authorization header")
+def login(body: AuthBody, state: StateDep) -> dict[str, Any]:
+    with state.catalog.session() as session:
+        user = authenticate(session, body.auth.username, body.auth.password)
+        if user is None:
+            raise Unauthenticated("the username or password is wrong")
+        token = state.tokens.issue(session, user, state.clock())
+        principal = principal_of(user)
+    return {"response": {"status": "OK", "token": token, "user": _who(principal)}}
+
+
+@router.get("/auth", summary="Who the token belongs to")
+def whoami(caller: CallerDep) -> dict[str, Any]:
+    return ok({"user": _who(caller.principal)})
+
+
+@router.delete("/auth", summary="Log out: the token stops working")
+def logout(request: Request, caller: CallerDep) -> dict[str, Any]:
+    with caller.session() as session:
+        caller.state.tokens.revoke(session, token_of(request) or "")
+    return ok({})
+
+
+def _who(principal: Any) -> dict[str, Any]:
+    return {
+        "id": principal.user_id,
+        "username": principal.username,
+        "role": principal.role,
+        "member_id": principal.member_id,
+        "advertiser_id": principal.advertiser_id,
+    }

@@ -1,0 +1,119 @@
+"""Request bodies: the shapes and types the API accepts, with the reference's field names.
+
+Only shape lives here (types, known fields, enumerations); the rules (ranges, charsets, the
+piggyback rules…) live in `segpixel.domain` so the API and the console share them. Every model
+forbids unknown fields so a typo is answered with a sentence instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+State = Literal["active", "inactive"]
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdRef(Shape):
+    id: Id
+
+
+class PiggybackIn(Shape):
+    url: str
+    pixel_type: Literal["img", "js"]
+
+
+class QueryStringMappingIn(Shape):
+    param: str
+    value_type: Literal["text", "numeric", "none"] = "text"
+    values: list[str] = Field(default_factory=list, max_length=1000)
+    allow_empty_text: StrictBool = False
+    publishers: list[IdRef] = Field(default_factory=list, max_length=1000)
+    sites: list[IdRef] = Field(default_factory=list, max_length=1000)
+    placements: list[IdRef] = Field(default_factory=list, max_length=1000)
+
+
+class KeyValueMappingIn(Shape):
+    qs_key: str
+    qs_value: str | None = None
+
+
+class SegmentIn(Shape):
+    """POST and PUT take the same fields; a PUT changes only those it sends."""
+
+    member_id: Id | None = None
+    advertiser_id: Id | None = None
+    short_name: str | None = None
+    code: str | None = None
+    description: str | None = None
+    state: State | None = None
+    expire_minutes: int | None = None
+    max_usersync_pixels: int | None = None
+    piggyback_pixels: list[PiggybackIn] | None = Field(None, max_length=1000)
+    querystring_mapping: QueryStringMappingIn | None = None
+    querystring_mapping_key_value: KeyValueMappingIn | None = None
+
+
+class SegmentBody(Shape):
+    segment: SegmentIn
+
+
+class AdvertiserIn(Shape):
+    member_id: Id | None = None
+    name: str | None = None
+    code: str | None = None
+    state: State | None = None
+
+
+class AdvertiserBody(Shape):
+    advertiser: AdvertiserIn
+
+
+class MemberIn(Shape):
+    name: str | None = None
+    state: State | None = None
+    redirect_domains: list[str] | None = Field(None, max_length=1000)
+    dongle: str | None = None
+
+
+class MemberBody(Shape):
+    member: MemberIn
+
+
+class UsersyncIn(Shape):
+    member_id: Id | None = None
+    name: str | None = None
+    url: str | None = None
+    pixel_type: Literal["img", "js"] | None = None
+    state: State | None = None
+    priority: int | None = None
+
+
+class UsersyncBody(Shape):
+    usersync_pixel: UsersyncIn = Field(alias="usersync-pixel")
+
+
+class UserIn(Shape):
+    username: str | None = None
+    password: str | None = None
+    role: Literal["admin", "member", "advertiser"] | None = None
+    member_id: Id | None = None
+    advertiser_id: Id | None = None
+
+
+class UserBody(Shape):
+    user: UserIn
+
+
+class Credentials(Shape):
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+
+
+class AuthBody(Shape):
+    auth: Credentials

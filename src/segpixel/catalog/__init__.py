@@ -1,0 +1,1 @@
+"""The catalog: members, advertisers, segments, partners and users, in SQLite or PostgreSQL."""

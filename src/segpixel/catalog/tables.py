@@ -1,0 +1,119 @@
+"""The catalog's tables (SQLAlchemy 2). Migrations in `migrations/` create exactly these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Versioned:
+    """Marks the tables whose changes the pixel servers must see (the catalog version moves)."""
+
+
+class CatalogVersion(Base):
+    __tablename__ = "catalog_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+class Member(Versioned, Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    redirect_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dongle: Mapped[str] = mapped_column(String(64))
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Advertiser(Versioned, Base):
+    __tablename__ = "advertisers"
+    __table_args__ = (UniqueConstraint("member_id", "code_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(50))
+    code_key: Mapped[str | None] = mapped_column(String(50))  # lower-cased code: uniqueness
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Segment(Versioned, Base):
+    __tablename__ = "segments"
+    __table_args__ = (
+        UniqueConstraint("member_id", "code_key"),
+        UniqueConstraint("member_id", "qs_param_key"),
+        Index(None, "member_id", "advertiser_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    advertiser_id: Mapped[int | None] = mapped_column(ForeignKey("advertisers.id"))
+    short_name: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(50))
+    code_key: Mapped[str | None] = mapped_column(String(50))
+    description: Mapped[str | None] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    expire_minutes: Mapped[int | None] = mapped_column(Integer)
+    max_usersync_pixels: Mapped[int] = mapped_column(Integer, default=0)
+    piggyback_pixels: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    querystring_mapping: Mapped[dict | None] = mapped_column(JSON)
+    querystring_mapping_key_value: Mapped[dict | None] = mapped_column(JSON)
+    qs_param_key: Mapped[str | None] = mapped_column(String(60))  # lower-cased param: uniqueness
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class UsersyncPixel(Versioned, Base):
+    __tablename__ = "usersync_pixels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text)
+    pixel_type: Mapped[str] = mapped_column(String(8), default="img")
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    advertiser_id: Mapped[int | None] = mapped_column(ForeignKey("advertisers.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[int] = mapped_column(BigInteger)  # epoch seconds
+    last_used_at: Mapped[int] = mapped_column(BigInteger)
