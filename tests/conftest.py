@@ -1,6 +1,6 @@
-"""Shared fixtures: real catalogs (SQLite file, PostgreSQL database), the API in-process and over HTTP.
+"""Shared fixtures: real catalogs (SQLite, PostgreSQL), the API in-process and over real HTTP.
 
-Every backend is real. PostgreSQL must run on 127.0.0.1:5432 (scripts/test starts it when it is down);
+Every backend is real. PostgreSQL must run on 127.0.0.1:5432 (scripts/test starts it when down);
 when it cannot be reached the tests that need it fail with a sentence that says so — never a skip.
 """
 
@@ -128,9 +128,7 @@ def wipe(catalog: Catalog) -> None:
 
 def _has_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
     return bool(
-        conn.execute(
-            text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
-        ).first()
+        conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first()
     )
 
 
@@ -156,8 +154,16 @@ class ServerProcess:
         }
         self._log_file = self.log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "segpixel", "serve", "--port", str(self.port),
-             "--workers", str(workers)],
+            [
+                sys.executable,
+                "-m",
+                "segpixel",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             env=full_env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -192,9 +198,7 @@ class ServerProcess:
 def http_server(
     catalog_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        {"SEGPIXEL_CATALOG_URL": catalog_url}, tmp_path_factory.mktemp("server")
-    )
+    server = ServerProcess({"SEGPIXEL_CATALOG_URL": catalog_url}, tmp_path_factory.mktemp("server"))
     yield server
     server.stop()
 

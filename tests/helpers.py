@@ -17,7 +17,9 @@ class ApiClient:
     def login(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> ApiClient:
         """A client logged in as that user (sharing the transport)."""
         other = ApiClient(self.client)
-        response = self.client.post("/auth", json={"auth": {"username": username, "password": password}})
+        response = self.client.post(
+            "/auth", json={"auth": {"username": username, "password": password}}
+        )
         assert response.status_code == 200, response.text
         other.token = response.json()["response"]["token"]
         return other
@@ -46,7 +48,9 @@ class ApiClient:
 
     def ok(self, method: str, path: str, body: Any = None, **kw: Any) -> dict[str, Any]:
         response = self.request(method, path, body, **kw)
-        assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
+        assert response.status_code == 200, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         payload = response.json()["response"]
         assert payload["status"] == "OK"
         return payload
@@ -62,8 +66,14 @@ class ApiClient:
         body = {"segment": {"short_name": name, **fields}}
         return self.ok("POST", f"/segment?{query}", body)["segment"]
 
-    def make_user(self, username: str, role: str, password: str = "password-123", **ids: Any) -> ApiClient:
-        self.ok("POST", "/user", {"user": {"username": username, "password": password, "role": role, **ids}})
+    def make_user(
+        self, username: str, role: str, password: str = "password-123", **ids: Any
+    ) -> ApiClient:
+        self.ok(
+            "POST",
+            "/user",
+            {"user": {"username": username, "password": password, "role": role, **ids}},
+        )
         return self.login(username, password)
 
 

@@ -5,17 +5,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from starlette.types import ASGIApp
-
 from segpixel.api.app import create_api
 from segpixel.api.body_limit import BodyLimit
 from segpixel.catalog.db import Catalog
+from segpixel.edge.app import EdgeApp
+from segpixel.edge.cookie import IdFactory, new_user_id
+from segpixel.edge.runtime import EdgeRuntime
 from segpixel.settings import Settings
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> ASGIApp:
+def create_app(
+    settings: Settings | None = None,
+    clock: Callable[[], float] = time.time,
+    id_factory: IdFactory = new_user_id,
+) -> BodyLimit:
     """Build the app from settings (the environment when none are given)."""
     settings = (settings or Settings()).resolved()
     catalog = Catalog(settings.catalog_url or "")
-    api = create_api(settings, catalog, clock)
-    return BodyLimit(api, settings.max_body_bytes)
+    runtime = EdgeRuntime(settings, catalog, clock, id_factory)
+    api = create_api(settings, catalog, clock, runtime)
+    return BodyLimit(EdgeApp(api, runtime), settings.max_body_bytes)

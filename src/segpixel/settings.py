@@ -8,9 +8,12 @@ resolved once, in `resolved()`, so the rest of the code never re-derives them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from segpixel.domain.users import password_errors
 
 ENV_PREFIX = "SEGPIXEL_"
 
@@ -52,11 +55,64 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body the API accepts (413 beyond)."
     )
+    cookie_name: str = Field(
+        "uuid2", pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Name of the identity cookie."
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Mark the cookie 'SameSite=None; Secure': auto = when the request came over "
+        "https (or X-Forwarded-Proto says so), always, or never.",
+    )
+    cookie_domain: str | None = Field(
+        None, description="Domain attribute of the identity cookie (default: the request's host)."
+    )
+    tcf_vendor_id: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Our IAB TCF vendor id: with gdpr=1, storing needs its consent (default: "
+        "purpose 1 consent alone).",
+    )
+    redis_prefix: str = Field("sp:", description="Prefix of every Redis key segpixel writes.")
+    write_window_ms: float = Field(
+        1.0, ge=0, le=50, description="Group commit: how long a batch gathers writes."
+    )
+    write_max_batch: int = Field(
+        1000, ge=1, le=100_000, description="Group commit: batch size cap."
+    )
+    store_timeout_ms: int = Field(
+        500,
+        ge=10,
+        description="A batch the profile store has not taken in this time goes to the journal.",
+    )
+    journal_max_bytes: int = Field(
+        1 << 30, ge=1 << 20, description="Cap of each worker's on-disk journal of pending writes."
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="SQLite profile store durability: NORMAL survives a crash of segpixel, FULL "
+        "also a power cut (an fsync per batch).",
+    )
+    catalog_poll_seconds: float = Field(
+        1.0, gt=0, le=5, description="How often pixel servers look for catalog changes."
+    )
 
-    @field_validator("catalog_url", "profile_url", "public_url", mode="before")
+    @field_validator(
+        "catalog_url", "profile_url", "public_url", "cookie_domain", "tcf_vendor_id", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password_rule(cls, value: SecretStr | None) -> SecretStr | None:
+        """The first admin's password obeys the rule every user's password does."""
+        if value is None or not value.get_secret_value():
+            return None  # blank: generate one
+        for error in password_errors(value.get_secret_value()):
+            raise ValueError(error.message)
+        return value
 
     def resolved(self) -> Settings:
         """A copy with every derived default filled in."""

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from segpixel import __version__
 from segpixel.api.deps import ApiState
 from segpixel.api.envelope import install_error_handlers
-from segpixel.api.routes import advertisers, auth, members, segments, users, usersync_pixels
+from segpixel.api.routes import (
+    advertisers,
+    auth,
+    members,
+    segments,
+    user_data,
+    users,
+    usersync_pixels,
+)
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.users import TokenStore
 from segpixel.settings import Settings
+
+if TYPE_CHECKING:  # the API reads the worker's runtime; it never builds one
+    from segpixel.edge.runtime import EdgeRuntime
 
 DESCRIPTION = """
 Compatible with the Xandr Segment Service: the same field names, query parameters and envelope
@@ -25,8 +37,12 @@ the `Authorization` header (the bare token or `Bearer TOKEN`).
 
 
 def create_api(
-    settings: Settings, catalog: Catalog, clock: Callable[[], float] = time.time
+    settings: Settings,
+    catalog: Catalog,
+    clock: Callable[[], float] = time.time,
+    runtime: EdgeRuntime | None = None,
 ) -> FastAPI:
+    # No lifespan here: the edge app in front owns start-up and shutdown (and disposes the catalog).
     app = FastAPI(title="segpixel", version=__version__, description=DESCRIPTION)
     app.state.api = ApiState(
         settings=settings,
@@ -36,8 +52,9 @@ def create_api(
             max_seconds=settings.token_max_hours * 3600,
         ),
         clock=clock,
+        runtime=runtime,
     )
     install_error_handlers(app)
-    for module in (auth, members, advertisers, segments, usersync_pixels, users):
+    for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):
         app.include_router(module.router)
     return app

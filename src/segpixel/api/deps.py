@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from segpixel.catalog.repo import Repo
 from segpixel.catalog.users import TokenStore
 from segpixel.domain.access import Principal
 from segpixel.domain.paging import Page, parse_page
-from segpixel.errors import Unauthenticated
+from segpixel.errors import BadRequest, Unauthenticated
 from segpixel.settings import Settings
 
 TOKEN_COOKIE = "segpixel_token"
@@ -32,6 +32,7 @@ class ApiState:
     catalog: Catalog
     tokens: TokenStore
     clock: Callable[[], float]
+    runtime: Any = None  # the worker's EdgeRuntime: profile store and writer, when serving pixels
 
 
 def api_state(request: Request) -> ApiState:
@@ -72,6 +73,9 @@ def current_caller(request: Request, state: Annotated[ApiState, Depends(api_stat
         )
     with state.catalog.session() as session:
         principal = state.tokens.resolve(session, token, state.clock())
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:  # PostgreSQL refuses NUL in text: not a 500
+            raise BadRequest(f"query parameter {name!r} must not contain NUL characters")
     return Caller(principal, state)
 
 

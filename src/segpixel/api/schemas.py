@@ -7,16 +7,32 @@ forbids unknown fields so a typo is answered with a sentence instead of being si
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# strict: `true` is not the number 1, nor is "5" an id (JSON has numbers for that)
+Int = Annotated[int, Field(strict=True)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]
 State = Literal["active", "inactive"]
 
 
 class Shape(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        """NUL bytes and lone surrogates cannot be stored (PostgreSQL, UTF-8): a SYNTAX error."""
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and ("\x00" in text or not text.isascii()):
+                if "\x00" in text:
+                    raise ValueError("must not contain NUL characters")
+                try:
+                    text.encode()
+                except UnicodeEncodeError:
+                    raise ValueError("must be valid Unicode (no lone surrogates)") from None
+        return value
 
 
 class IdRef(Shape):
@@ -52,8 +68,8 @@ class SegmentIn(Shape):
     code: str | None = None
     description: str | None = None
     state: State | None = None
-    expire_minutes: int | None = None
-    max_usersync_pixels: int | None = None
+    expire_minutes: Int | None = None
+    max_usersync_pixels: Int | None = None
     piggyback_pixels: list[PiggybackIn] | None = Field(None, max_length=1000)
     querystring_mapping: QueryStringMappingIn | None = None
     querystring_mapping_key_value: KeyValueMappingIn | None = None
@@ -91,7 +107,7 @@ class UsersyncIn(Shape):
     url: str | None = None
     pixel_type: Literal["img", "js"] | None = None
     state: State | None = None
-    priority: int | None = None
+    priority: Int | None = None
 
 
 class UsersyncBody(Shape):

@@ -45,7 +45,8 @@ class AdvertiserRepo(Repo[Advertiser]):
         if member_id is not None:
             stmt = stmt.where(Advertiser.member_id == member_id)
         if search:
-            stmt = stmt.where(Advertiser.name.ilike(f"%{search}%"))
+            # autoescape: '%' and '_' are searched for literally, not as SQL wildcards
+            stmt = stmt.where(Advertiser.name.icontains(search, autoescape=True))
         return stmt
 
     def by_code(self, member_id: int, code: str) -> Advertiser:
@@ -53,6 +54,7 @@ class AdvertiserRepo(Repo[Advertiser]):
 
     def create(self, member_id: int, fields: dict[str, Any]) -> Advertiser:
         self._require_manager(member_id)
+        self.require_member(member_id)  # NOTFOUND for an unknown member (not an FK error: 500)
         draft = AdvertiserDraft(
             member_id=member_id,
             name=fields.get("name") or "",

@@ -30,7 +30,8 @@ class MemberRepo(Repo[Member]):
         if ids:
             stmt = stmt.where(Member.id.in_(ids))
         if search:
-            stmt = stmt.where(Member.name.ilike(f"%{search}%"))
+            # autoescape: '%' and '_' are searched for literally, not as SQL wildcards
+            stmt = stmt.where(Member.name.icontains(search, autoescape=True))
         return stmt
 
     def create(self, fields: dict[str, Any]) -> Member:

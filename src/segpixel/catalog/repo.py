@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from segpixel.catalog.tables import Base
+from segpixel.catalog.tables import Base, Member
 from segpixel.domain.access import Principal
 from segpixel.domain.fields import code_collision_error
 from segpixel.domain.paging import Page
@@ -74,6 +74,8 @@ class Repo(Generic[Row]):
     def require_member(self, member_id: int) -> None:
         if not self.principal.sees_member(member_id):
             raise Forbidden(f"you may not act for member {member_id}")
+        if self.session.get(Member, member_id) is None:  # else the insert fails on the FK: 500
+            raise NotFound(f"member {member_id} not found")
 
     def check_unique_code(self, member_id: int, code: str | None, row_id: int | None) -> None:
         """Codes are unique per member ignoring case (SPEC §1.1, §1.2): INTEGRITY on a clash."""

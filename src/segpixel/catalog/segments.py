@@ -85,12 +85,12 @@ class SegmentRepo(Repo[Segment]):
         if advertiser_id is not None:
             stmt = stmt.where(Segment.advertiser_id == advertiser_id)
         if search:
-            term = f"%{search.lower()}%"
+            # autoescape: '_' and '%' (common in codes) are searched for literally
             stmt = stmt.where(
                 or_(
                     cast(Segment.id, String) == search,
-                    Segment.short_name.ilike(term),
-                    Segment.code_key.like(term),
+                    Segment.short_name.icontains(search, autoescape=True),
+                    Segment.code_key.contains(search.lower(), autoescape=True),
                 )
             )
         return stmt

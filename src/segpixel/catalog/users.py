@@ -46,7 +46,8 @@ class UserRepo(Repo[User]):
     def create(self, fields: dict[str, Any]) -> User:
         p = self.principal
         values = {name: fields.get(name) for name in FIELDS}
-        if p.role == "member" and values["member_id"] is None:
+        # (not for an admin: asking for one must be refused as UNAUTH, not as a field error)
+        if p.role == "member" and values["member_id"] is None and values["role"] != "admin":
             values["member_id"] = p.member_id
         draft = UserDraft(
             username=values["username"] or "",

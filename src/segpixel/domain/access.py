@@ -45,5 +45,9 @@ class Principal:
     def changes_segment(self, member_id: int, advertiser_id: int | None) -> bool:
         """An advertiser user changes only its own advertiser-level segments."""
         if self.role == "advertiser":
-            return self.member_id == member_id and advertiser_id == self.advertiser_id
+            return (
+                self.member_id == member_id
+                and self.advertiser_id is not None
+                and advertiser_id == self.advertiser_id
+            )
         return self.sees_member(member_id)

@@ -63,8 +63,11 @@ def _item(key: str, value: str | None) -> str:
 
 
 def _comment_safe(name: str) -> str:
-    # A name must not be able to end the HTML comment early.
-    return name.replace("--", "- -").replace(">", "&gt;").replace("\n", " ")
+    # A name must not be able to end the HTML comment early, nor split its one-line header.
+    name = name.replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+    while "--" in name:  # one pass turns "---" into "- --"
+        name = name.replace("--", "- -")
+    return name
 
 
 def _attr_safe(url: str) -> str:

@@ -59,6 +59,8 @@ def create_segment(
     advertiser_code: Annotated[str | None, Query(max_length=50)] = None,
 ) -> dict[str, Any]:
     fields = body.segment.model_dump(exclude_unset=True)
+    # `"advertiser_id": null` asks for member level: never defaulted to the caller's advertiser
+    member_level = "advertiser_id" in fields and fields["advertiser_id"] is None
     with caller.repo(SegmentRepo) as repo:
         advertiser = one_of("advertiser_id", advertiser_id, fields.pop("advertiser_id", None))
         member = one_of("member_id", member_id, fields.pop("member_id", None))
@@ -66,7 +68,7 @@ def create_segment(
             advertiser = _advertiser_by_code(
                 repo, member or caller.principal.member_id, advertiser_code
             )
-        if advertiser is None and caller.principal.role == "advertiser":
+        if advertiser is None and caller.principal.role == "advertiser" and not member_level:
             advertiser = caller.principal.advertiser_id
         if member is None and advertiser is not None:
             member = AdvertiserRepo(repo.session, repo.principal).get(advertiser).member_id

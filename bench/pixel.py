@@ -1,0 +1,344 @@
+"""Pixel throughput and latency against a raw-ASGI baseline measured in the same run.
+
+    .venv/bin/python bench/pixel.py [--duration 10] [--stores sqlite,redis] [--workers 1]
+
+For the baseline (bench/baseline_app.py: a GIF and a cookie, nothing else) and then for segpixel
+on each profile store, all served by granian with the same settings: wrk loads 127.0.0.1 for a
+bounded time with a mix of new visitors and returning cookies adding 1–3 segments
+(bench/pixel_mix.lua)
+— first flat out (max req/s, p50, p99), then throttled to about half the maximum to read p99 there.
+Prints a table with the ratio to the baseline and writes bench/results/pixel-<time>.json. Also
+measures Redis memory per user holding 5 segments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+ADMIN_PASSWORD = "bench-admin-password"
+SEGMENT_COUNT = 50
+
+
+@dataclass
+class Load:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+
+@dataclass
+class Row:
+    name: str
+    max: Load
+    half: Load | None = None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(
+    url: str, duration: int, connections: int, env: dict[str, str], delay_ms: float = 0
+) -> Load:
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(HERE / "pixel_mix.lua"),
+        url,
+    ]
+    out = subprocess.run(
+        cmd,
+        env={**os.environ, **env, "DELAY_MS": str(delay_ms)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(out)}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    n_err = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        n_err += sum(int(x) for x in socket_errors.groups())
+    return Load(rps, latency.get("50", 0.0), latency.get("99", 0.0), n_err, total)
+
+
+def measure(name: str, base_url: str, args: argparse.Namespace, env: dict[str, str]) -> Row:
+    url = f"{base_url}/seg"
+    wrk(url, 2, args.connections, env)  # warm-up: caches, connection pools, SQLite pages
+    flat_out = wrk(url, args.duration, args.connections, env)
+    # Throttled phase: each connection pauses so the whole lands near half the maximum.
+    connections = max(4, args.connections // 4)
+    per_conn_rate = (flat_out.requests_per_s / 2) / connections
+    delay_ms = max(0.0, 1000.0 / per_conn_rate - flat_out.p50_ms) if per_conn_rate else 0
+    half = wrk(url, args.duration, connections, env, delay_ms)
+    return Row(name, flat_out, half)
+
+
+def granian(
+    target: str, port: int, workers: int, env: dict[str, str], factory: bool = False
+) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        target,
+    ]
+    if factory:
+        cmd.insert(-1, "--factory")
+    return subprocess.Popen(
+        cmd,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=HERE,
+    )
+
+
+def run_baseline(args: argparse.Namespace, env: dict[str, str]) -> Row:
+    port = free_port()
+    proc = granian("baseline_app:app", port, args.workers, {})
+    try:
+        wait_up(f"http://127.0.0.1:{port}/")
+        return measure("baseline (raw ASGI GIF)", f"http://127.0.0.1:{port}", args, env)
+    finally:
+        stop(proc)
+
+
+def run_segpixel(store: str, args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
+    data_dir = workdir / store
+    prefix = f"bench{os.getpid()}:"
+    env = {
+        "SEGPIXEL_DATA_DIR": str(data_dir),
+        "SEGPIXEL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SEGPIXEL_REDIS_PREFIX": prefix,
+    }
+    if store == "redis":
+        env["SEGPIXEL_PROFILE_URL"] = args.redis_url
+    port = free_port()
+    subprocess.run(
+        [sys.executable, "-m", "segpixel", "init"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    proc = granian("segpixel.app:create_app", port, args.workers, env, factory=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(f"{base}/health")
+        segment_ids = make_segments(base)
+        row = measure(f"segpixel, {store} store", base, args, {"SEGMENTS": ",".join(segment_ids)})
+        metrics = httpx.get(f"{base}/metrics").text
+        return row, {"metrics": summarize_metrics(metrics)}
+    finally:
+        stop(proc)
+        if store == "redis":
+            clear_redis(args.redis_url, prefix)
+
+
+def make_segments(base: str) -> list[str]:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        token = client.post(
+            "/auth", json={"auth": {"username": "admin", "password": ADMIN_PASSWORD}}
+        ).json()["response"]["token"]
+        headers = {"Authorization": token}
+        member = client.post("/member", json={"member": {"name": "Bench"}}, headers=headers).json()
+        member_id = member["response"]["member"]["id"]
+        ids = []
+        for i in range(SEGMENT_COUNT):
+            body = {"segment": {"short_name": f"Bench {i}", "code": f"bench{i}"}}
+            r = client.post(f"/segment?member_id={member_id}", json=body, headers=headers).json()
+            ids.append(str(r["response"]["segment"]["id"]))
+    time.sleep(1.5)  # the catalog snapshot picks the segments up within a second
+    return ids
+
+
+def summarize_metrics(text: str) -> dict[str, float]:
+    wanted = (
+        "segpixel_write_batch_size_sum",
+        "segpixel_write_batch_size_count",
+        "segpixel_pixel_fires_total",
+        "segpixel_segment_adds_total",
+    )
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        for name in wanted:
+            if line.startswith(name):
+                out[name] = out.get(name, 0) + float(line.rsplit(" ", 1)[1])
+    if out.get("segpixel_write_batch_size_count"):
+        out["mean_batch_size"] = (
+            out["segpixel_write_batch_size_sum"] / out["segpixel_write_batch_size_count"]
+        )
+    return out
+
+
+def clear_redis(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match=f"{prefix}*", count=10_000):
+        client.delete(key)
+
+
+def redis_memory_per_user(url: str, users: int = 10_000, segments: int = 5) -> dict[str, float]:
+    """Write `users` profiles of `segments` segments each through the store; bytes per user."""
+    import redis
+
+    from segpixel.domain.profile import Add, Mutation
+    from segpixel.profiles.redis import RedisProfileStore
+
+    prefix = f"benchmem{os.getpid()}:"
+    client = redis.Redis.from_url(url)
+
+    async def fill() -> None:
+        store = RedisProfileStore(url, prefix=prefix)
+        await store.open()
+        now = int(time.time())
+        batch = []
+        for uid in range(1, users + 1):
+            adds = tuple(Add(s, now + 86400 * 30, None) for s in range(1000, 1000 + segments))
+            batch.append(Mutation(10**15 + uid, now, adds))
+            if len(batch) == 1000:
+                await store.apply(batch)
+                batch = []
+        await store.close()
+
+    before = client.info("memory")["used_memory"]
+    asyncio.run(fill())
+    after = client.info("memory")["used_memory"]
+    sample = [
+        k
+        for _, k in zip(range(200), client.scan_iter(match=f"{prefix}*", count=1000), strict=False)
+    ]
+    usage = [client.memory_usage(k) or 0 for k in sample]
+    clear_redis(url, prefix)
+    return {
+        "users": users,
+        "segments_per_user": segments,
+        "used_memory_delta_per_user": (after - before) / users,
+        "memory_usage_per_key": sum(usage) / max(len(usage), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load phase (max 60)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--stores", default="sqlite,redis")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    args.duration = min(args.duration, 60)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: scripts/install-system-deps installs it")
+
+    workdir = Path(tempfile.mkdtemp(prefix="segpixel-bench-"))
+    first_ids = ",".join(str(i) for i in range(1, SEGMENT_COUNT + 1))
+    rows = [run_baseline(args, {"SEGMENTS": first_ids})]
+    extras: dict[str, dict] = {}
+    for store in args.stores.split(","):
+        row, extra = run_segpixel(store, args, workdir)
+        rows.append(row)
+        extras[store] = extra
+    if "redis" in args.stores:
+        extras["redis_memory"] = redis_memory_per_user(args.redis_url)
+    shutil.rmtree(workdir, ignore_errors=True)
+    report(rows, extras, args)
+
+
+def report(rows: list[Row], extras: dict[str, dict], args: argparse.Namespace) -> None:
+    base = rows[0].max.requests_per_s
+    print(
+        f"\nsegpixel pixel benchmark — {args.duration}s per phase, {args.connections} connections, "
+        f"{args.workers} worker(s), wrk -t1, 127.0.0.1"
+    )
+    print(
+        f"{'server':32} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7} "
+        f"| {'half-load req/s':>15} {'p99 ms':>7}"
+    )
+    for row in rows:
+        half = row.half
+        print(
+            f"{row.name:32} {row.max.requests_per_s:9.0f} {row.max.requests_per_s / base:6.2f} "
+            f"{row.max.p50_ms:7.2f} {row.max.p99_ms:7.2f} {row.max.errors:7d} | "
+            f"{half.requests_per_s if half else 0:15.0f} {half.p99_ms if half else 0:7.2f}"
+        )
+    for store, extra in extras.items():
+        print(f"{store}: {json.dumps(extra)}")
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"pixel-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(
+        json.dumps(
+            {"rows": [asdict(r) for r in rows], "extras": extras, "args": vars(args)}, indent=2
+        )
+    )
+    print(f"results written to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The identity cookie (SPEC §3.2) in one place: name, format, attributes, parse and emit.
+
+The value is a random positive 64-bit integer in decimal (63 random bits, so every store can hold it
+as a signed integer); `-1` marks a user who opted out. Anything else decodes to "no cookie" — a
+corrupt cookie is never an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+OPTED_OUT = -1
+MAX_AGE = 180 * 24 * 3600
+OPT_OUT_MAX_AGE = 5 * 365 * 24 * 3600
+MAX_UID = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: int | None  # None: no valid cookie (a new visitor)
+    opted_out: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.user_id is not None
+
+
+def new_user_id() -> int:
+    return secrets.randbits(63) or 1
+
+
+def parse_uid(text: str) -> int | None:
+    if text.isdigit() and text.isascii() and len(text) <= 19:
+        value = int(text)
+        if 0 < value <= MAX_UID:
+            return value
+    return None
+
+
+def read_identity(cookie_header: bytes | None, name: bytes) -> Identity:
+    """Find our cookie in a Cookie header without parsing the rest of it."""
+    if not cookie_header:
+        return Identity(None)
+    for part in cookie_header.split(b";"):
+        key, sep, value = part.strip().partition(b"=")
+        if sep and key == name:
+            text = value.strip().strip(b'"').decode("latin-1")
+            if text == "-1":
+                return Identity(None, opted_out=True)
+            return Identity(parse_uid(text))
+    return Identity(None)
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePolicy:
+    name: str = "uuid2"
+    secure: str = "auto"  # auto | always | never
+    domain: str | None = None
+
+    def header(self, value: str, https: bool, max_age: int = MAX_AGE) -> bytes:
+        attrs = [f"{self.name}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly"]
+        if self.domain:
+            attrs.append(f"Domain={self.domain}")
+        if self.secure == "always" or (self.secure == "auto" and https):
+            attrs += ["SameSite=None", "Secure"]
+        else:
+            attrs.append("SameSite=Lax")
+        return "; ".join(attrs).encode("latin-1")
+
+    def for_user(self, user_id: int, https: bool) -> bytes:
+        return self.header(str(user_id), https)
+
+    def opt_out(self, https: bool) -> bytes:
+        return self.header(str(OPTED_OUT), https, OPT_OUT_MAX_AGE)
+
+    def clear(self, https: bool) -> bytes:
+        return self.header("", https, 0)
+
+
+IdFactory = Callable[[], int]

@@ -1,0 +1,82 @@
+"""Just enough HTTP for raw ASGI handlers: read the query and headers, send prebuilt responses."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from segpixel.domain.pixel import parse_query
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+# 1×1 transparent GIF, 43 bytes.
+GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+NO_STORE = (b"cache-control", b"no-store, no-cache, must-revalidate, max-age=0")
+GIF_TYPE = (b"content-type", b"image/gif")
+JS_TYPE = (b"content-type", b"application/javascript; charset=utf-8")
+JSON_TYPE = (b"content-type", b"application/json")
+HTML_TYPE = (b"content-type", b"text/html; charset=utf-8")
+TEXT_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+MAX_WARNING_HEADER = 1024
+
+
+class Request:
+    """The parts of an ASGI scope a hot-path handler reads."""
+
+    __slots__ = ("_headers", "query", "scope")
+
+    def __init__(self, scope: Scope, max_query_bytes: int = 16384):
+        self.scope = scope
+        self.query = parse_query(scope.get("query_string", b"")[:max_query_bytes])
+        self._headers: dict[bytes, bytes] | None = None
+
+    def header(self, name: bytes) -> bytes | None:
+        if self._headers is None:
+            self._headers = {}
+            for key, value in self.scope.get("headers", ()):
+                # repeated Cookie headers are joined, as browsers would send them in one
+                if key in self._headers and key == b"cookie":
+                    self._headers[key] += b"; " + value
+                else:
+                    self._headers.setdefault(key, value)
+        return self._headers.get(name)
+
+    @property
+    def https(self) -> bool:
+        if self.scope.get("scheme") == "https":
+            return True
+        forwarded = self.header(b"x-forwarded-proto")
+        return forwarded is not None and forwarded.split(b",")[0].strip().lower() == b"https"
+
+    @property
+    def method(self) -> str:
+        return self.scope.get("method", "GET")
+
+
+async def respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def warning_header(warnings: list[str]) -> tuple[bytes, bytes] | None:
+    """`X-Segpixel-Warning`: why items were skipped, ASCII-safe and bounded."""
+    if not warnings:
+        return None
+    text = "; ".join(warnings)
+    text = text.encode("ascii", "replace").decode().replace("\r", " ").replace("\n", " ")
+    return (b"x-segpixel-warning", text[:MAX_WARNING_HEADER].encode())
+
+
+async def drain(receive: Receive) -> None:
+    """Read and drop a request body (a GET pixel should have none)."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return

@@ -1,0 +1,157 @@
+"""What the hot-path handlers share in one worker: catalog snapshot, profile store, writer, metrics.
+
+Built once by `create_app`; started and stopped by the ASGI lifespan. Handlers receive it and read
+its attributes; nothing here is created per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from segpixel.catalog.db import Catalog
+from segpixel.catalog.snapshot import SnapshotHolder
+from segpixel.domain.profile import Profile
+from segpixel.edge.cookie import CookiePolicy, IdFactory, new_user_id
+from segpixel.errors import StoreUnavailable
+from segpixel.metrics import LATENCY_BUCKETS, Registry, merge
+from segpixel.profiles.base import ProfileStore
+from segpixel.profiles.factory import make_profile_store
+from segpixel.profiles.writer import GroupCommitWriter
+from segpixel.settings import Settings
+
+log = logging.getLogger("segpixel.edge")
+
+METRICS_PUBLISH_SECONDS = 1.0
+RECLAIM_INTERVAL = 60.0
+RECLAIM_BATCH = 10_000
+
+
+@dataclass
+class EdgeMetrics:
+    registry: Registry = field(default_factory=Registry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.fires = r.counter(
+            "segpixel_pixel_fires_total", "Segment pixel calls, by response type"
+        )
+        self.adds = r.counter("segpixel_segment_adds_total", "Accepted segment adds, by source")
+        self.removes = r.counter("segpixel_segment_removes_total", "Accepted segment removes")
+        self.rejects = r.counter("segpixel_item_rejects_total", "Rejected segment items, by reason")
+        self.redirects = r.counter("segpixel_redirects_total", "302 answers, by chained kind")
+        self.chained = r.counter("segpixel_chained_pixels_total", "Chained pixels fired, by kind")
+        self.privacy = r.counter(
+            "segpixel_privacy_skips_total", "Calls that stored nothing, by why"
+        )
+        self.lost = r.counter("segpixel_writes_lost_total", "Writes neither stored nor journaled")
+        self.latency = r.histogram(
+            "segpixel_pixel_seconds", "Time to answer a segment pixel", LATENCY_BUCKETS
+        )
+
+
+class EdgeRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        clock: Callable[[], float] = time.time,
+        id_factory: IdFactory = new_user_id,
+        store: ProfileStore | None = None,
+    ):
+        self.settings = settings
+        self.catalog = catalog
+        self.clock = clock
+        self.new_user_id = id_factory
+        self.metrics = EdgeMetrics()
+        self.snapshot = SnapshotHolder(catalog, settings.catalog_poll_seconds)
+        self.store = store or make_profile_store(
+            settings.profile_url or "",
+            redis_prefix=settings.redis_prefix,
+            timeout=settings.store_timeout_ms / 1000,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+        self.writer = GroupCommitWriter(
+            self.store,
+            settings.data_dir / "journal",
+            self.metrics.registry,
+            max_batch=settings.write_max_batch,
+            window=settings.write_window_ms / 1000,
+            store_timeout=settings.store_timeout_ms / 1000,
+            journal_max_bytes=settings.journal_max_bytes,
+        )
+        self.cookies = CookiePolicy(
+            settings.cookie_name, settings.cookie_secure, settings.cookie_domain
+        )
+        self.cookie_name = settings.cookie_name.encode()
+        self.read_timeout = settings.store_timeout_ms / 1000
+        self._tasks: list[asyncio.Task[None]] = []
+        self._metrics_dir = settings.data_dir / "metrics"
+        self._metrics_file = self._metrics_dir / f"{os.getpid()}.json"
+        self.started = False
+
+    async def start(self) -> None:
+        try:
+            await self.store.open()
+        except StoreUnavailable as exc:  # serve anyway: writes go to the journal until it is back
+            log.error("profile store unavailable at start: %s", exc)
+            self.writer.store_up = False
+        await self.snapshot.start()
+        await self.writer.start()
+        self._tasks.append(asyncio.create_task(self._reclaim(), name="reclaim"))
+        self._tasks.append(asyncio.create_task(self._publish_metrics(), name="metrics"))
+        self.started = True
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.writer.stop()
+        await self.snapshot.stop()
+        await self.store.close()
+        self.catalog.dispose()
+
+    async def read_profile(self, user_id: int) -> Profile | None:
+        """The user's profile, or None when the store cannot answer in time."""
+        try:
+            return await asyncio.wait_for(self.store.read(user_id, self.clock()), self.read_timeout)
+        except (StoreUnavailable, TimeoutError):
+            return None
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """This worker's live metrics summed with the other workers' last published ones."""
+        own = self.metrics.registry.snapshot()
+        others = []
+        for path in self._metrics_dir.glob("*.json"):
+            if path != self._metrics_file:
+                try:
+                    others.append(orjson.loads(path.read_bytes()))
+                except (OSError, orjson.JSONDecodeError):
+                    continue  # a worker is rewriting it right now
+        return merge([own, *others])
+
+    async def _publish_metrics(self) -> None:
+        self._metrics_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._metrics_file.with_suffix(".tmp")
+        while True:
+            tmp.write_bytes(orjson.dumps(self.metrics.registry.snapshot()))
+            tmp.replace(self._metrics_file)  # atomic: readers never see half a file
+            await asyncio.sleep(METRICS_PUBLISH_SECONDS)
+
+    async def _reclaim(self) -> None:
+        """Expired memberships are never returned; this frees their space, a slice at a time."""
+        while True:
+            await asyncio.sleep(RECLAIM_INTERVAL)
+            if not self.writer.store_up:
+                continue
+            try:
+                await self.store.reclaim(self.clock(), RECLAIM_BATCH)
+            except StoreUnavailable:
+                continue

@@ -1,0 +1,166 @@
+"""`GET /seg`: the segment pixel (SPEC §3, §4). Parse → identify → plan → store → answer.
+
+Whatever the input, the answer is a pixel (GIF, 302 or script) — a page must never break because
+of a pixel; what was skipped and why goes to `X-Segpixel-Warning`, metrics, and `debug=1`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from segpixel.domain.catalog_view import UsersyncView
+from segpixel.domain.pixel import PixelCall, parse_pixel_call
+from segpixel.domain.pixel_plan import (
+    Chained,
+    ItemsPlan,
+    Macros,
+    plan_chain,
+    plan_items,
+    usersync_candidates,
+)
+from segpixel.domain.profile import Mutation
+from segpixel.edge.debug import debug_body
+from segpixel.edge.http import (
+    GIF,
+    GIF_TYPE,
+    JS_TYPE,
+    JSON_TYPE,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    respond,
+)
+from segpixel.edge.runtime import EdgeRuntime
+from segpixel.edge.scripts import chain_script
+from segpixel.edge.visitor import Visitor, WriteResult, identify, response_headers, write
+
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # already-valid URL characters stay; others are percent-encoded
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything the answer depends on, gathered while handling the call."""
+
+    call: PixelCall
+    visitor: Visitor
+    items: ItemsPlan
+    chain: tuple[Chained, ...]
+    warnings: list[str]
+    written: WriteResult
+
+    @property
+    def user_id(self) -> int | None:
+        return self.visitor.user_id
+
+    @property
+    def stored(self):  # type: ignore[no-untyped-def]
+        return self.written.stored
+
+
+class SegHandler:
+    def __init__(self, runtime: EdgeRuntime):
+        self.rt = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request = Request(scope)
+        outcome = await self.handle(request)
+        await self.answer(request, outcome, send)
+        self.rt.metrics.latency.observe(time.perf_counter() - started)
+
+    async def handle(self, request: Request) -> Outcome:
+        rt = self.rt
+        now = int(rt.clock())
+        call = parse_pixel_call(request.query)
+        visitor = identify(rt, request)
+        view = rt.snapshot.current
+        items = plan_items(call, view, now)
+        warnings = list(call.warnings) + [
+            f"{o.action} {o.segment_id or o.code}: {o.reason}"
+            for o in items.outcomes
+            if not o.accepted
+        ]
+        partners = await self._usersync_partners(visitor, items, now, warnings)
+        macros = Macros(
+            str(visitor.user_id if visitor.block is None else 0),
+            call.gdpr or "",
+            call.gdpr_consent or "",
+        )
+        chain = plan_chain(call, items, view, partners, macros, visitor.block)
+        warnings += [f"{c.kind} not fired: {c.reason}" for c in chain if not c.fired and c.reason]
+        written = WriteResult()
+        if visitor.block is not None:
+            if items.adds or items.removes:
+                warnings.append(f"nothing stored: {visitor.block}")
+            rt.metrics.privacy.inc(reason=visitor.block.split(":")[0])
+        else:
+            written = await self._store(visitor, items, chain, now)
+            if written.lost:
+                warnings.append(written.lost)
+        outcome = Outcome(call, visitor, items, chain, warnings, written)
+        self._count(outcome)
+        return outcome
+
+    async def _usersync_partners(
+        self, visitor: Visitor, items: ItemsPlan, now: int, warnings: list[str]
+    ) -> list[UsersyncView]:
+        if visitor.block is not None or not items.usersync_limit():
+            return []
+        syncs: dict[int, int] = {}  # a new visitor has synced with no one
+        if not visitor.new and visitor.user_id is not None:
+            profile = await self.rt.read_profile(visitor.user_id)
+            if profile is None:
+                warnings.append("usersync skipped: the profile store did not answer")
+                return []
+            syncs = profile.partner_syncs
+        return usersync_candidates(items, self.rt.snapshot.current, syncs, now)
+
+    async def _store(
+        self, visitor: Visitor, items: ItemsPlan, chain: tuple[Chained, ...], now: int
+    ) -> WriteResult:
+        synced = tuple(c.usersync_id for c in chain if c.fired and c.usersync_id)
+        removes = () if visitor.new else items.removes  # a new visitor is in no segment yet
+        if visitor.user_id is None or not (items.adds or removes or synced):
+            return WriteResult()
+        return await write(self.rt, Mutation(visitor.user_id, now, items.adds, removes, synced))
+
+    def _count(self, outcome: Outcome) -> None:
+        m = self.rt.metrics
+        m.fires.inc(type="js" if outcome.call.javascript else "img")
+        if outcome.visitor.block is None:
+            adds = sum(1 for o in outcome.items.outcomes if o.accepted and o.action == "add")
+            if adds:
+                m.adds.inc(adds, source="pixel")
+            if outcome.items.removes:
+                m.removes.inc(len(outcome.items.removes))
+        for o in outcome.items.outcomes:
+            if not o.accepted:
+                m.rejects.inc(reason=o.reason_code or "other")
+        for c in outcome.chain:
+            if c.fired:
+                m.chained.inc(kind=c.kind)
+
+    async def answer(self, request: Request, outcome: Outcome, send: Send) -> None:
+        headers = response_headers(self.rt, request, outcome.visitor, outcome.warnings)
+        status = 200
+        if outcome.written.lost:  # honest: the add is not stored (the page still gets a pixel)
+            status = 503
+            headers.append((b"retry-after", b"5"))
+        if outcome.call.debug:
+            user_id = outcome.user_id if outcome.visitor.block is None else None
+            profile = await self.rt.read_profile(user_id) if user_id else None
+            body = debug_body(outcome, profile, self.rt.clock())
+            await respond(send, status, [*headers, JSON_TYPE], body)
+            return
+        fired = [c for c in outcome.chain if c.fired]
+        if outcome.call.javascript:
+            await respond(send, status, [*headers, JS_TYPE], chain_script(fired))
+        elif fired and status == 200:
+            self.rt.metrics.redirects.inc(kind=fired[0].kind)
+            location = quote(fired[0].url, safe=URL_SAFE).encode("ascii")
+            await respond(send, 302, [*headers, (b"location", location)])
+        else:
+            await respond(send, status, [*headers, GIF_TYPE], GIF)

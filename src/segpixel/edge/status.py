@@ -1,0 +1,109 @@
+"""`/cookie` (a member reads this browser's segments), `/health`, `/metrics`."""
+
+from __future__ import annotations
+
+import hmac
+
+import orjson
+
+from segpixel.edge.cookie import read_identity
+from segpixel.edge.debug import iso
+from segpixel.edge.http import (
+    JSON_TYPE,
+    NO_STORE,
+    TEXT_TYPE,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    respond,
+)
+from segpixel.edge.runtime import EdgeRuntime
+from segpixel.metrics import render
+
+
+class CookieHandler:
+    """`/cookie?member_id=M&dongle=D` (SPEC §3.6): the caller's id and member M's segments.
+
+    The dongle is member M's secret, so a page of someone else cannot read M's segments.
+    """
+
+    def __init__(self, runtime: EdgeRuntime):
+        self.rt = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        raw_member = request.query.get("member_id", "")
+        member_id = int(raw_member) if raw_member.isdigit() and len(raw_member) <= 10 else None
+        member = self.rt.snapshot.current.members.get(member_id or 0)
+        dongle = request.query.get("dongle", "")
+        if member is None or not hmac.compare_digest(dongle.encode(), member.dongle.encode()):
+            body = orjson.dumps({"error": "member_id and dongle do not match a member"})
+            await respond(send, 403, [NO_STORE, JSON_TYPE], body)
+            return
+        identity = read_identity(request.header(b"cookie"), self.rt.cookie_name)
+        now = self.rt.clock()
+        segments = []
+        if identity.user_id is not None:
+            profile = await self.rt.read_profile(identity.user_id)
+            view = self.rt.snapshot.current
+            for m in profile.active(now) if profile else ():
+                segment = view.segment(m.segment_id)
+                if segment is not None and segment.member_id == member.id:
+                    segments.append(
+                        {
+                            "id": m.segment_id,
+                            "code": segment.code,
+                            "value": m.value,
+                            "first_added": iso(m.first_added),
+                            "last_added": iso(m.last_added),
+                            "expires_at": iso(m.expires_at),
+                            "count": m.count,
+                        }
+                    )
+        body = orjson.dumps(
+            {
+                "user_id": str(identity.user_id) if identity.user_id else None,
+                "opted_out": identity.opted_out,
+                "member_id": member.id,
+                "segments": segments,
+            }
+        )
+        await respond(send, 200, [NO_STORE, JSON_TYPE], body)
+
+
+class HealthHandler:
+    """Each store's state and the journal depth; 200 while pixels are answered, else 503."""
+
+    def __init__(self, runtime: EdgeRuntime):
+        self.rt = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rt = self.rt
+        snapshot, writer = rt.snapshot, rt.writer
+        degraded = not writer.store_up or not snapshot.healthy or writer.journal_depth > 0
+        body = {
+            "status": "degraded" if degraded else "ok",
+            "profile_store": {
+                "backend": rt.store.name,
+                "state": "up" if writer.store_up else "down",
+                "error": writer.last_error,
+            },
+            "catalog": {
+                "state": "up" if snapshot.healthy else "down",
+                "version": snapshot.current.version,
+                "error": snapshot.last_error,
+            },
+            "journal": {"depth": writer.journal_depth},
+        }
+        status = 200 if rt.started else 503
+        await respond(send, status, [NO_STORE, JSON_TYPE], orjson.dumps(body))
+
+
+class MetricsHandler:
+    def __init__(self, runtime: EdgeRuntime):
+        self.rt = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        text = render(self.rt.metrics_snapshot())
+        await respond(send, 200, [NO_STORE, TEXT_TYPE], text.encode())

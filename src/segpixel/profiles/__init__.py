@@ -1,0 +1,1 @@
+"""Profile stores: where users' segment memberships live (embedded SQLite, or Redis)."""

@@ -1,0 +1,36 @@
+"""The one contract every profile store fulfils (httpx `_transports/base.py` habit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from segpixel.domain.profile import Mutation, Profile
+
+
+class ProfileStore(Protocol):
+    """Async, batch-oriented; backends translate their driver errors into StoreUnavailable."""
+
+    name: str  # "sqlite" | "redis"
+
+    async def open(self) -> None:
+        """Connect / create schema. Called once per process before use."""
+
+    async def close(self) -> None: ...
+
+    async def apply(self, batch: Sequence[Mutation]) -> None:
+        """Apply every mutation (each atomically per user) in one round trip / transaction.
+
+        Returns only once the batch is stored; raises StoreUnavailable when it cannot be.
+        """
+
+    async def read(self, user_id: int, now: float) -> Profile:
+        """The user's active memberships (expired ones never returned), syncs and partner ids."""
+
+    async def delete_user(self, user_id: int) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    async def reclaim(self, now: float, limit: int) -> int:
+        """Delete up to `limit` expired memberships; how many (Redis expires keys by itself)."""

@@ -1,0 +1,347 @@
+"""The scaling profile store: Redis ≥ 7.0 / Valkey, one hash per user.
+
+Layout (key `{prefix}u:{uid}`, uid in decimal, so every operation on a user touches one key, one
+Cluster slot, and no call spans keys):
+
+- field `<segment id>` (decimal) → a membership record, little-endian. The full record is u32
+  `expires_at, first_added, value (0 = none), last_added, count` followed by up to 15 earlier add
+  times, newest first, each a u16 count of minutes before last_added's minute (apply_add keeps
+  none older than 65,535 minutes, so they fit). Redis keeps a small hash as one compact listpack
+  only while every value is ≤ 64 bytes (hash-max-listpack-value), and converts it for good to a
+  hash table 3–4 times larger otherwise: with u16 offsets the largest record is 50 bytes (with
+  u32 minutes it would be 80). Should an earlier add carry a later clock (two processes, a
+  minute boundary), the offsets would be negative: then the top bit of `count` is set and the
+  times are u32 epoch minutes instead.
+  A membership added once (count 1, so last_added = first_added and no earlier adds) keeps only
+  `expires_at, first_added[, value]`: 8 or 12 bytes instead of 20. So a user with five such
+  memberships costs 152 bytes (MEMORY USAGE, Redis 7.0) against 232 with fixed 20-byte records.
+  (A base-62 uid saves nothing there: keys of 13–28 bytes share one allocation size; it would
+  matter only with a prefix longer than 6 characters. Raw 8-byte uids would save 16 bytes but
+  make keys unreadable in redis-cli.)
+- field `s<usersync id>` → u32 time of the last sync with that partner (kept 7 days).
+- field `p:<partner>` → u32 time it was set, then the partner's id for this user (kept 180 days).
+
+Redis 7.0 has no per-field TTL, so a Lua script applies each mutation server-side: it prunes what
+has expired, writes what changed, and sets the key's EXPIREAT to the latest expiry it holds. The
+script mirrors `domain.profile.apply_add` / `apply_mutation`; the contract tests compare the two.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from segpixel.domain.profile import (
+    RECENT_ADDS_KEPT,
+    RECENT_MAX_AGE_MINUTES,
+    Membership,
+    Mutation,
+    Profile,
+)
+from segpixel.errors import StoreUnavailable
+
+SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
+PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
+
+_SHORT = struct.Struct("<II")  # expires_at, added_at (count 1, no value)
+_SHORT_VALUE = struct.Struct("<III")  # expires_at, added_at, value (count 1)
+_FULL = struct.Struct("<IIIII")  # expires_at, first_added, value, last_added, count
+_U32 = struct.Struct("<I")
+_WIDE = 1 << 31  # flag in `count`: earlier adds stored as u32 epoch minutes, not u16 offsets
+
+# KEYS[1]: the user's hash. ARGV: at, #adds, (segment, expires_at, value or 0)…, #removes,
+# segment…, #syncs, usersync id…, #partner ids, (partner, id)…
+_LUA_CONSTANTS = (
+    f"local KEPT, MAX_AGE = {RECENT_ADDS_KEPT}, {RECENT_MAX_AGE_MINUTES * 60}\n"
+    f"local SYNC_KEPT, PUID_KEPT = {SYNC_KEPT_SECONDS}, {PARTNER_UID_KEPT_SECONDS}\n"
+    f"local WIDE = {_WIDE}\n"
+)
+_APPLY_LUA = (
+    _LUA_CONSTANTS
+    + """
+local key = KEYS[1]
+local at = tonumber(ARGV[1])
+
+local function decode(rec)
+  local n = #rec
+  if n == 8 then
+    local exp, first = struct.unpack('<I4I4', rec)
+    return {exp = exp, first = first, val = 0, last = first, count = 1, recent = {}}
+  elseif n == 12 then
+    local exp, first, val = struct.unpack('<I4I4I4', rec)
+    return {exp = exp, first = first, val = val, last = first, count = 1, recent = {}}
+  end
+  local exp, first, val, last, count = struct.unpack('<I4I4I4I4I4', rec)
+  local recent = {}
+  if count >= WIDE then
+    count = count - WIDE
+    for pos = 21, n, 4 do recent[#recent + 1] = struct.unpack('<I4', rec, pos) * 60 end
+  else
+    local base = last - last % 60
+    for pos = 21, n, 2 do recent[#recent + 1] = base - struct.unpack('<I2', rec, pos) * 60 end
+  end
+  return {exp = exp, first = first, val = val, last = last, count = count, recent = recent}
+end
+
+local function encode(m)
+  if m.count == 1 then
+    if m.val == 0 then return struct.pack('<I4I4', m.exp, m.first) end
+    return struct.pack('<I4I4I4', m.exp, m.first, m.val)
+  end
+  local base, wide = m.last - m.last % 60, 0
+  for _, t in ipairs(m.recent) do
+    -- An earlier add with a later clock (rare): no u16 offset for it; keep it exactly.
+    if t > base or base - t > 65535 * 60 then wide = WIDE end
+  end
+  local parts = {struct.pack('<I4I4I4I4I4', m.exp, m.first, m.val, m.last, m.count + wide)}
+  for i, t in ipairs(m.recent) do
+    if wide > 0 then parts[i + 1] = struct.pack('<I4', t / 60)
+    else parts[i + 1] = struct.pack('<I2', (base - t) / 60) end
+  end
+  return table.concat(parts)
+end
+
+-- domain.profile.apply_add
+local function apply_add(old, exp, val)
+  if old == nil or old.exp <= at then
+    return {exp = exp, first = at, val = val, last = at, count = 1, recent = {}}
+  end
+  local recent = {}
+  local function keep(t)
+    if #recent < KEPT and at - t <= MAX_AGE then recent[#recent + 1] = t - t % 60 end
+  end
+  keep(old.last)
+  for _, t in ipairs(old.recent) do keep(t) end
+  return {
+    exp = math.max(old.exp, exp), first = old.first, val = (val ~= 0) and val or old.val,
+    last = at, count = old.count + 1, recent = recent,
+  }
+end
+
+-- What is stored. Memberships are decoded only when the mutation touches them.
+local records, expiry, syncs, puids = {}, {}, {}, {}
+local flat = redis.call('HGETALL', key)
+for i = 1, #flat, 2 do
+  local f, v = flat[i], flat[i + 1]
+  local c = string.byte(f, 1)
+  if c == 115 then syncs[f] = struct.unpack('<I4', v)            -- 's'
+  elseif c == 112 then puids[f] = struct.unpack('<I4', v)        -- 'p'
+  else records[f] = v; expiry[f] = struct.unpack('<I4', v) end
+end
+
+-- domain.profile.apply_mutation: adds, then removes, then prune the expired.
+local changed, deleted, sets = {}, {}, {}
+local i = 2
+for _ = 1, tonumber(ARGV[i]) do
+  local sid = ARGV[i + 1]
+  local current = changed[sid]
+  if current == nil and records[sid] then current = decode(records[sid]) end
+  changed[sid] = apply_add(current, tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]))
+  i = i + 3
+end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do
+  local sid = ARGV[i + 1]
+  if records[sid] then deleted[#deleted + 1] = sid end
+  changed[sid] = nil
+  records[sid] = nil
+  i = i + 1
+end
+local latest = 0
+for sid, exp in pairs(expiry) do
+  if records[sid] and not changed[sid] then
+    if exp <= at then deleted[#deleted + 1] = sid elseif exp > latest then latest = exp end
+  end
+end
+for sid, m in pairs(changed) do
+  sets[#sets + 1] = sid; sets[#sets + 1] = encode(m)
+  if m.exp > latest then latest = m.exp end
+end
+
+-- Partner syncs and partner ids: set the new, forget the old.
+local stamp = struct.pack('<I4', at)
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do
+  local f = 's' .. ARGV[i + 1]
+  syncs[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp
+  i = i + 1
+end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do
+  local f = 'p:' .. ARGV[i + 1]
+  puids[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp .. ARGV[i + 2]
+  i = i + 2
+end
+for f, t in pairs(syncs) do
+  if t + SYNC_KEPT <= at then deleted[#deleted + 1] = f
+  elseif t + SYNC_KEPT > latest then latest = t + SYNC_KEPT end
+end
+for f, t in pairs(puids) do
+  if t + PUID_KEPT <= at then deleted[#deleted + 1] = f
+  elseif t + PUID_KEPT > latest then latest = t + PUID_KEPT end
+end
+
+if latest == 0 then
+  if #flat > 0 then redis.call('DEL', key) end
+  return 0
+end
+if #deleted > 0 then redis.call('HDEL', key, unpack(deleted)) end
+if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
+redis.call('EXPIREAT', key, latest)
+return 1
+"""
+)
+
+T = TypeVar("T")
+
+
+def make_client(url: str, timeout: float) -> aioredis.Redis:
+    """The one place a client is made (swap in redis.asyncio.cluster.RedisCluster here).
+
+    No retries: a pipeline of scripts is not idempotent (a retried add counts twice), and a
+    store that is down must fail within `timeout` so the caller can journal the batch.
+    """
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=False,
+    )
+
+
+def decode_membership(segment_id: int, record: bytes) -> Membership:
+    """The inverse of the script's `encode`."""
+    if len(record) == 8:
+        expires_at, added = _SHORT.unpack(record)
+        return Membership(segment_id, expires_at, None, added, added, 1)
+    if len(record) == 12:
+        expires_at, added, value = _SHORT_VALUE.unpack(record)
+        return Membership(segment_id, expires_at, value, added, added, 1)
+    expires_at, first, value, last, count = _FULL.unpack_from(record)
+    if count & _WIDE:
+        minutes = struct.unpack_from(f"<{(len(record) - 20) // 4}I", record, 20)
+        recent = tuple(t * 60 for t in minutes)
+    else:
+        base = last - last % 60
+        offsets = struct.unpack_from(f"<{(len(record) - 20) // 2}H", record, 20)
+        recent = tuple(base - d * 60 for d in offsets)
+    return Membership(segment_id, expires_at, value or None, first, last, count & ~_WIDE, recent)
+
+
+def _args(m: Mutation) -> list[int | str]:
+    args: list[int | str] = [m.at, len(m.adds)]
+    for add in m.adds:
+        args += (add.segment_id, add.expires_at, add.value or 0)
+    args.append(len(m.removes))
+    args += m.removes
+    args.append(len(m.synced_partners))
+    args += m.synced_partners
+    args.append(len(m.partner_uids))
+    for partner, partner_uid in m.partner_uids:
+        args += (partner, partner_uid)
+    return args
+
+
+class RedisProfileStore:
+    """Profiles in Redis: one hash per user, one Lua script call per mutation, one pipeline."""
+
+    name = "redis"
+
+    def __init__(self, url: str, prefix: str = "sp:", timeout: float = 0.25):
+        self.url = url
+        self.prefix = prefix
+        self.timeout = timeout
+        self._client: aioredis.Redis | None = None
+        self._sha = ""
+
+    def key(self, user_id: int) -> str:
+        return f"{self.prefix}u:{user_id}"
+
+    async def open(self) -> None:
+        self._client = make_client(self.url, self.timeout)
+        self._sha = await self._call(self._client.script_load(_APPLY_LUA))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def apply(self, batch: Sequence[Mutation]) -> None:
+        if not batch:
+            return
+        client = self._redis()
+        calls = [(self.key(m.user_id), _args(m)) for m in batch]
+        pipe = client.pipeline(transaction=False)
+        for key, args in calls:
+            pipe.evalsha(self._sha, 1, key, *args)
+        results = await self._call(pipe.execute(raise_on_error=False))
+        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if missing:
+            # Redis restarted (or failed over) since open(): the cache lost the script. Those
+            # calls did nothing; EVAL sends the text (and caches it again). Order is kept
+            # within this retry; another process reloading the script mid-batch could let a
+            # later mutation of a user land before an earlier one — rare, and only after a restart.
+            pipe = client.pipeline(transaction=False)
+            for i in missing:
+                key, args = calls[i]
+                pipe.eval(_APPLY_LUA, 1, key, *args)
+            retried = await self._call(pipe.execute(raise_on_error=False))
+            for i, result in zip(missing, retried, strict=True):
+                results[i] = result
+        errors = [r for r in results if isinstance(r, ResponseError)]
+        if errors:
+            raise StoreUnavailable(f"profile store {self._where()}: {errors[0]}")
+
+    async def read(self, user_id: int, now: float) -> Profile:
+        fields = await self._call(self._redis().hgetall(self.key(user_id)))
+        memberships: list[Membership] = []
+        syncs: dict[int, int] = {}
+        partner_uids: dict[str, str] = {}
+        for field, value in fields.items():
+            if field[:1] == b"s":
+                (synced_at,) = _U32.unpack_from(value)
+                if synced_at + SYNC_KEPT_SECONDS > now:
+                    syncs[int(field[1:])] = synced_at
+            elif field[:2] == b"p:":
+                (set_at,) = _U32.unpack_from(value)
+                if set_at + PARTNER_UID_KEPT_SECONDS > now:
+                    partner_uids[field[2:].decode()] = value[4:].decode()
+            else:
+                m = decode_membership(int(field), value)
+                if m.is_active(now):
+                    memberships.append(m)
+        memberships.sort(key=lambda m: m.segment_id)
+        return Profile(user_id, tuple(memberships), syncs, partner_uids)
+
+    async def delete_user(self, user_id: int) -> None:
+        await self._call(self._redis().delete(self.key(user_id)))
+
+    async def ping(self) -> None:
+        await self._call(self._redis().ping())
+
+    async def reclaim(self, now: float, limit: int) -> int:
+        return 0  # keys expire by themselves; the script prunes fields on every write
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _redis(self) -> aioredis.Redis:
+        if self._client is None:
+            raise RuntimeError("RedisProfileStore used before open() or after close()")
+        return self._client
+
+    def _where(self) -> str:
+        return self.url.rpartition("@")[2]  # never echo a password from the URL
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        """Await a redis-py call; any driver error (refused, timeout, OOM…) → StoreUnavailable."""
+        try:
+            return await awaitable
+        except (RedisError, OSError) as exc:  # OSError: a socket error redis-py did not wrap
+            raise StoreUnavailable(f"profile store {self._where()}: {exc}") from exc

@@ -1,0 +1,263 @@
+"""Group commit (DESIGN.md): requests wait for their write; one task stores writes in batches.
+
+Each request hands its Mutation to `submit()` and awaits it. One writer task per process takes
+everything waiting (after a short window, or at `max_batch`), stores it in one transaction /
+pipeline, and only then lets those requests answer. When the store fails or is too slow, the
+batch goes to the fsync'd on-disk journal instead — still durable before the answer — and new
+batches follow it there until the journal is replayed into the store, so a user's writes keep
+their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from segpixel.domain.profile import Mutation
+from segpixel.errors import StoreUnavailable
+from segpixel.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Registry
+from segpixel.profiles.base import ProfileStore
+from segpixel.profiles.journal import JournalFile, JournalFull, decode_batch, encode_batch, orphans
+
+log = logging.getLogger("segpixel.writer")
+
+
+class Stored(enum.Enum):
+    STORE = "store"  # in the profile store
+    JOURNAL = "journal"  # in the local journal, replayed into the store later
+
+
+class WriteLost(Exception):
+    """Neither the store nor the journal could keep the write."""
+
+
+class _Replay:
+    """A journal being drained into the store, and how far it has got."""
+
+    def __init__(self, journal: JournalFile, own: bool):
+        self.journal = journal
+        self.own = own
+        self.offset = 0
+        self.pending = sum(len(decode_batch(p)) for p, _ in journal.records())
+
+
+def _read_records(replay: _Replay, limit: int) -> list[tuple[bytes, int]]:
+    records = []
+    for record in replay.journal.records(replay.offset):
+        records.append(record)
+        if len(records) >= limit:
+            break
+    return records
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        store: ProfileStore,
+        journal_dir: Path,
+        registry: Registry,
+        *,
+        max_batch: int = 1000,
+        window: float = 0.001,
+        store_timeout: float = 0.5,
+        journal_max_bytes: int = 1 << 30,
+        probe_interval: float = 0.5,
+    ):
+        self.store = store
+        self.journal_dir = journal_dir
+        self.max_batch = max_batch
+        self.window = window
+        self.store_timeout = store_timeout
+        self.journal_max_bytes = journal_max_bytes
+        self.probe_interval = probe_interval
+        self.store_up = True
+        self.last_error: str | None = None
+        self._pending: list[tuple[Mutation, asyncio.Future[Stored]]] = []
+        self._work = asyncio.Event()
+        self._replays: list[_Replay] = []
+        self._own: JournalFile | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._m_batches = registry.counter(
+            "segpixel_write_batches_total", "Batches written, by where"
+        )
+        self._m_mutations = registry.counter(
+            "segpixel_write_mutations_total", "User writes, by where they were stored"
+        )
+        self._m_batch_size = registry.histogram(
+            "segpixel_write_batch_size", "User writes per batch", SIZE_BUCKETS
+        )
+        self._m_latency = registry.histogram(
+            "segpixel_write_batch_seconds", "Time to store one batch", LATENCY_BUCKETS
+        )
+        registry.gauge(
+            "segpixel_journal_depth",
+            "User writes waiting in the journal",
+            lambda: self.journal_depth,
+        )
+        registry.gauge(
+            "segpixel_store_up", "1 when the profile store answers", lambda: int(self.store_up)
+        )
+
+    @property
+    def journal_depth(self) -> int:
+        return sum(r.pending for r in self._replays)
+
+    async def start(self) -> None:
+        self._own = await asyncio.to_thread(JournalFile.create, self.journal_dir)
+        await asyncio.to_thread(self._adopt_orphans)
+        self._replays.append(_Replay(self._own, own=True))
+        self._tasks = [
+            asyncio.create_task(self._run(), name="group-commit"),
+            asyncio.create_task(self._probe(), name="store-probe"),
+        ]
+        if self.journal_depth:
+            log.warning("replaying %d journaled writes", self.journal_depth)
+            self._work.set()
+
+    def _adopt_orphans(self) -> None:
+        own = self._own.path if self._own else None
+        for path in orphans(self.journal_dir, own):
+            journal = JournalFile.adopt(path)
+            if journal is not None:
+                self._replays.append(_Replay(journal, own=False))
+
+    async def stop(self) -> None:
+        """Store what is waiting, then stop; a journal that still holds writes stays on disk."""
+        while self._pending:
+            await self._flush()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for replay in self._replays:
+            replay.journal.close(remove=replay.pending == 0)
+        self._replays = []
+
+    async def submit(self, mutation: Mutation) -> Stored:
+        """Resolves once the mutation is stored (store or journal); raises WriteLost otherwise."""
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._pending.append((mutation, future))
+        self._work.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._work.wait()
+            if self.window and len(self._pending) < self.max_batch:
+                await asyncio.sleep(self.window)
+            try:
+                await self._flush()
+            except Exception:  # never let the writer die: requests would hang
+                log.exception("group commit failed")
+            if not self._pending and not (self.store_up and self.journal_depth):
+                self._work.clear()
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+        if self.store_up and self.journal_depth:
+            await self._replay_some()
+        if not batch:
+            return
+        mutations = [m for m, _ in batch]
+        try:
+            where = await self._write(mutations)
+        except WriteLost as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(where)
+
+    async def _write(self, mutations: Sequence[Mutation]) -> Stored:
+        self._m_batch_size.observe(len(mutations))
+        if self.store_up and not self.journal_depth:
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(self.store.apply(mutations), self.store_timeout)
+            except (StoreUnavailable, TimeoutError) as exc:
+                self._mark_down(exc)
+            else:
+                self._m_latency.observe(time.perf_counter() - started)
+                self._count(Stored.STORE, len(mutations))
+                return Stored.STORE
+        await self._journal(mutations)
+        self._count(Stored.JOURNAL, len(mutations))
+        return Stored.JOURNAL
+
+    async def _journal(self, mutations: Sequence[Mutation]) -> None:
+        own = self._own
+        payload = encode_batch(mutations)
+        if own is None or own.size() + len(payload) > self.journal_max_bytes:
+            self._count_lost(len(mutations))
+            raise WriteLost("the journal is full")
+        try:
+            await asyncio.to_thread(own.append, payload)
+        except JournalFull as exc:
+            self._count_lost(len(mutations))
+            raise WriteLost(f"the journal cannot be written: {exc}") from exc
+        self._replays[-1].pending += len(mutations)
+
+    async def _replay_some(self, max_records: int = 50) -> None:
+        """Drain journals into the store a few records at a time, oldest journal first."""
+        done = 0
+        while self._replays and done < max_records:
+            replay = self._replays[0] if self._replays[0].pending else None
+            if replay is None:
+                if self._replays[0].own:
+                    break
+                self._replays.pop(0).journal.close(remove=True)
+                continue
+            records = await asyncio.to_thread(_read_records, replay, max_records - done)
+            if not records:  # torn tail: nothing more can be read
+                replay.pending = 0
+                continue
+            for payload, next_offset in records:
+                batch = decode_batch(payload)
+                try:
+                    await asyncio.wait_for(self.store.apply(batch), self.store_timeout)
+                except (StoreUnavailable, TimeoutError) as exc:
+                    self._mark_down(exc)
+                    return
+                replay.offset, replay.pending = next_offset, replay.pending - len(batch)
+                self._count_replayed(len(batch))
+                done += 1
+            if replay.pending <= 0 and replay.own:
+                await asyncio.to_thread(replay.journal.clear)
+                replay.offset, replay.pending = 0, 0
+                log.info("journal replayed into the store")
+                break
+
+    async def _probe(self) -> None:
+        """While the store is down, ask it regularly; when it answers, replay the journal."""
+        while True:
+            await asyncio.sleep(self.probe_interval)
+            if self.store_up:
+                continue
+            try:
+                await asyncio.wait_for(self.store.ping(), self.store_timeout)
+            except (StoreUnavailable, TimeoutError, OSError):
+                continue
+            log.warning("profile store is back; replaying %d journaled writes", self.journal_depth)
+            self.store_up, self.last_error = True, None
+            self._work.set()
+
+    def _mark_down(self, exc: BaseException) -> None:
+        if self.store_up:
+            log.error("profile store unavailable, journaling writes: %s", exc or type(exc).__name__)
+        self.store_up = False
+        self.last_error = str(exc)[:200] or type(exc).__name__
+
+    def _count(self, where: Stored, n: int) -> None:
+        self._m_batches.inc(where=where.value)
+        self._m_mutations.inc(n, where=where.value)
+
+    def _count_lost(self, n: int) -> None:
+        self._m_mutations.inc(n, where="lost")
+
+    def _count_replayed(self, n: int) -> None:
+        self._m_mutations.inc(n, where="replayed")
