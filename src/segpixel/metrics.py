@@ -27,6 +27,22 @@ class Counter:
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         self.values[tuple(sorted(labels.items()))] += amount
 
+    def labelled(self, **labels: str) -> BoundCounter:
+        """A counter with fixed labels, for the hot path: no label sorting per call."""
+        return BoundCounter(self.values, tuple(sorted(labels.items())))
+
+
+class BoundCounter:
+    __slots__ = ("key", "values")
+
+    def __init__(self, values: defaultdict[tuple[tuple[str, str], ...], float], key: tuple):
+        self.values = values
+        self.key = key
+        values[key] += 0  # shows in /metrics from the start, as 0
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.values[self.key] += amount
+
 
 @dataclass
 class Histogram:

@@ -75,7 +75,11 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field("sp:", description="Prefix of every Redis key segpixel writes.")
     write_window_ms: float = Field(
-        1.0, ge=0, le=50, description="Group commit: how long a batch gathers writes."
+        0.0,
+        ge=0,
+        le=50,
+        description="Group commit: extra time a batch waits to gather writes (0: a batch is "
+        "stored as soon as the previous one is done, gathering what arrived meanwhile).",
     )
     write_max_batch: int = Field(
         1000, ge=1, le=100_000, description="Group commit: batch size cap."

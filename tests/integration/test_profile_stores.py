@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 
 from segpixel.domain.profile import (
     RECENT_ADDS_KEPT,
-    RECENT_MAX_AGE_MINUTES,
     Add,
     Membership,
     Mutation,
@@ -238,15 +237,17 @@ async def test_recent_adds_kept_at_minute_precision(store: ProfileStore) -> None
     assert m.adds_since(T0 - DAY) == RECENT_ADDS_KEPT + 1  # exact only up to what is kept
 
 
-async def test_recent_adds_older_than_the_max_age_are_dropped(store: ProfileStore) -> None:
-    uid, max_age = new_uid(), RECENT_MAX_AGE_MINUTES * 60
+async def test_recent_adds_keep_old_adds_exactly(store: ProfileStore) -> None:
+    # An earlier add more than 65,535 minutes before the last one (Redis: no u16 offset for it).
+    uid, long_ago = new_uid(), 70_000 * 60
     await add(store, uid, T0, Add(7, T0 + 170 * DAY))
     await add(store, uid, T0 + 600, Add(7, T0 + 170 * DAY))
-    await add(store, uid, T0 + 600 + max_age, Add(7, T0 + 170 * DAY))  # T0 just too old now
+    await add(store, uid, T0 + 600 + long_ago, Add(7, T0 + 170 * DAY))
 
-    m = await only(store, uid, T0 + 600 + max_age)
+    m = await only(store, uid, T0 + 600 + long_ago)
 
-    assert m.count == 3 and m.recent_adds == (T0 + 600 - (T0 + 600) % 60,)
+    assert m.count == 3
+    assert m.recent_adds == (T0 + 600 - (T0 + 600) % 60, T0 - T0 % 60)
 
 
 async def test_add_times_out_of_order_are_kept_exactly(store: ProfileStore) -> None:
@@ -399,7 +400,7 @@ _mutation = st.fixed_dictionaries(
 _steps = st.lists(
     st.tuples(
         # Gaps between batches; a negative one is another process's clock, a little behind.
-        st.sampled_from([0, 1, 59, 61, HOUR, DAY, 8 * DAY, RECENT_MAX_AGE_MINUTES * 60, -1, -61]),
+        st.sampled_from([0, 1, 59, 61, HOUR, DAY, 8 * DAY, 70_000 * 60, -1, -61]),
         st.lists(_mutation, min_size=1, max_size=3),  # one batch; a user may appear twice
     ),
     min_size=1,

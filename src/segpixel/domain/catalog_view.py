@@ -49,6 +49,11 @@ class CatalogView:
     members: dict[int, MemberView] = field(default_factory=dict)
     # active partners of each member, highest priority first
     usersyncs: dict[int, tuple[UsersyncView, ...]] = field(default_factory=dict)
+    active_members: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        active = frozenset(m.id for m in self.members.values() if m.active)
+        object.__setattr__(self, "active_members", active)
 
     def segment(self, segment_id: int) -> SegmentView | None:
         return self.segments.get(segment_id)

@@ -16,7 +16,9 @@ from segpixel.domain.pixel import Item, PixelCall, item_value
 from segpixel.domain.profile import Add
 
 
-@dataclass(frozen=True, slots=True)
+# Values of the hot path: treat them as immutable. They are not `frozen` dataclasses because
+# building a frozen one costs five times as much, and every pixel call builds several.
+@dataclass(slots=True)
 class ItemOutcome:
     segment_id: int | None
     code: str | None
@@ -32,21 +34,22 @@ class ItemOutcome:
         return cls(segment_id, ref, item.action, False, reason, None, code)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ItemsPlan:
     outcomes: tuple[ItemOutcome, ...]
     adds: tuple[Add, ...]  # to store
     removes: tuple[int, ...]
     added: tuple[SegmentView, ...]  # every accepted add, stored or used by this call only
     touched: tuple[SegmentView, ...]  # every segment the call names that exists
-
-    @property
-    def rejected(self) -> int:
-        return sum(1 for o in self.outcomes if not o.accepted)
+    rejected: int = 0
 
     def usersync_limit(self) -> int:
         """The lowest max_usersync_pixels among the added segments (SPEC §4.3)."""
         return min((s.max_usersync_pixels for s in self.added), default=0)
+
+    def chains_anything(self) -> bool:
+        """Whether any added segment has piggybacks or allows usersync pixels."""
+        return any(s.piggybacks or s.max_usersync_pixels for s in self.added)
 
 
 def plan_items(
@@ -58,6 +61,7 @@ def plan_items(
     removes: dict[int, None] = {}
     added: dict[int, SegmentView] = {}
     touched: dict[int, SegmentView] = {}
+    rejected = 0
     for item in call.items:
         segment, rejection = _resolve(item, call, view)
         if segment is not None and only_member is not None and segment.member_id != only_member:
@@ -65,6 +69,7 @@ def plan_items(
             rejection = ItemOutcome.reject(item, segment.id, "foreign_segment", reason)
         if rejection is not None:
             outcomes.append(rejection)
+            rejected += 1
             continue
         assert segment is not None
         touched[segment.id] = segment
@@ -80,21 +85,27 @@ def plan_items(
             added[segment.id] = segment
             if add is not None:
                 adds[segment.id] = add
-    outcomes += [
-        ItemOutcome.reject(
-            item,
-            item.segment_id(),
-            "over_limit",
-            f"over the limit of {MAX_ITEMS_PER_PIXEL_CALL} segment items per call",
+        else:
+            rejected += 1
+    for item in call.overflow:
+        outcomes.append(
+            ItemOutcome.reject(
+                item,
+                item.segment_id(),
+                "over_limit",
+                f"over the limit of {MAX_ITEMS_PER_PIXEL_CALL} segment items per call",
+            )
         )
-        for item in call.overflow
-    ]
+        rejected += 1
     return ItemsPlan(
         tuple(outcomes),
-        tuple(a for sid, a in adds.items() if sid not in removes),
+        tuple(adds.values())
+        if not removes
+        else tuple(a for sid, a in adds.items() if sid not in removes),
         tuple(removes),
         tuple(added.values()),
         tuple(touched.values()),
+        rejected,
     )
 
 
@@ -106,18 +117,17 @@ def _resolve(
             return None, ItemOutcome.reject(
                 item, None, "no_member", "a code needs the member parameter"
             )
-        segment = view.segment_by_code(call.member, item.ref)
+        segment = view.segments_by_code.get((call.member, item.ref))
         if segment is None:
             reason = f"no segment with code {item.ref!r} in member {call.member}"
             return None, ItemOutcome.reject(item, None, "unknown_code", reason)
     else:
         segment_id = item.segment_id()
-        segment = view.segment(segment_id) if segment_id is not None else None
+        segment = view.segments.get(segment_id) if segment_id is not None else None
         if segment is None:
             reason = f"unknown segment {item.ref[:20]!r}"
             return None, ItemOutcome.reject(item, segment_id, "unknown_segment", reason)
-    member = view.members.get(segment.member_id)
-    if member is None or not member.active:
+    if segment.member_id not in view.active_members:
         reason = f"member {segment.member_id} is inactive"
         return None, ItemOutcome.reject(item, segment.id, "inactive_member", reason)
     return segment, None
@@ -144,7 +154,7 @@ def _plan_add(
 # -- chained pixels ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Chained:
     kind: str  # "redir" | "piggyback" | "usersync"
     url: str
@@ -154,7 +164,7 @@ class Chained:
     usersync_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Macros:
     uid: str
     gdpr: str

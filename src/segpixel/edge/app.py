@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from segpixel.edge.http import Receive, Scope, Send, drain
+from segpixel.edge.http import Receive, Scope, Send
 from segpixel.edge.privacy import OptInHandler, OptOutHandler
 from segpixel.edge.runtime import EdgeRuntime
 from segpixel.edge.seg import SegHandler
@@ -46,7 +46,7 @@ class EdgeApp:
         if kind == "http":
             handler = self.handlers.get(scope["path"])
             if handler is not None and scope["method"] in ("GET", "HEAD"):
-                await drain(receive)
+                # A GET pixel's body (if a client sends one) is never read: no await spent on it.
                 await handler(scope, receive, send)
                 return
             await self.api(scope, receive, send)

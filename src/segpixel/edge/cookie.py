@@ -17,7 +17,7 @@ OPT_OUT_MAX_AGE = 5 * 365 * 24 * 3600
 MAX_UID = 2**63 - 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Identity:
     user_id: int | None  # None: no valid cookie (a new visitor)
     opted_out: bool = False
@@ -53,14 +53,19 @@ def read_identity(cookie_header: bytes | None, name: bytes) -> Identity:
     return Identity(None)
 
 
-@dataclass(frozen=True, slots=True)
 class CookiePolicy:
-    name: str = "uuid2"
-    secure: str = "auto"  # auto | always | never
-    domain: str | None = None
+    """How the identity cookie is written; the attribute tails are built once, not per call."""
 
-    def header(self, value: str, https: bool, max_age: int = MAX_AGE) -> bytes:
-        attrs = [f"{self.name}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly"]
+    def __init__(self, name: str = "uuid2", secure: str = "auto", domain: str | None = None):
+        self.name = name
+        self.secure = secure  # auto | always | never
+        self.domain = domain
+        self._head = f"{name}=".encode()
+        self._tail_https = self._attrs(MAX_AGE, https=True)
+        self._tail_http = self._attrs(MAX_AGE, https=False)
+
+    def _attrs(self, max_age: int, https: bool) -> bytes:
+        attrs = ["", "Path=/", f"Max-Age={max_age}", "HttpOnly"]
         if self.domain:
             attrs.append(f"Domain={self.domain}")
         if self.secure == "always" or (self.secure == "auto" and https):
@@ -69,8 +74,11 @@ class CookiePolicy:
             attrs.append("SameSite=Lax")
         return "; ".join(attrs).encode("latin-1")
 
+    def header(self, value: str, https: bool, max_age: int = MAX_AGE) -> bytes:
+        return self._head + value.encode("latin-1") + self._attrs(max_age, https)
+
     def for_user(self, user_id: int, https: bool) -> bytes:
-        return self.header(str(user_id), https)
+        return self._head + str(user_id).encode() + (self._tail_https if https else self._tail_http)
 
     def opt_out(self, https: bool) -> bytes:
         return self.header(str(OPTED_OUT), https, OPT_OUT_MAX_AGE)

@@ -29,23 +29,22 @@ MAX_WARNING_HEADER = 1024
 class Request:
     """The parts of an ASGI scope a hot-path handler reads."""
 
-    __slots__ = ("_headers", "query", "scope")
+    __slots__ = ("query", "scope")
 
     def __init__(self, scope: Scope, max_query_bytes: int = 16384):
         self.scope = scope
         self.query = parse_query(scope.get("query_string", b"")[:max_query_bytes])
-        self._headers: dict[bytes, bytes] | None = None
 
     def header(self, name: bytes) -> bytes | None:
-        if self._headers is None:
-            self._headers = {}
-            for key, value in self.scope.get("headers", ()):
-                # repeated Cookie headers are joined, as browsers would send them in one
-                if key in self._headers and key == b"cookie":
-                    self._headers[key] += b"; " + value
-                else:
-                    self._headers.setdefault(key, value)
-        return self._headers.get(name)
+        """A header's value; repeated Cookie headers are joined as a browser would send one."""
+        found = None
+        for key, value in self.scope.get("headers", ()):
+            if key == name:
+                if found is None:
+                    found = value
+                elif name == b"cookie":
+                    found += b"; " + value
+        return found
 
     @property
     def https(self) -> bool:
@@ -72,11 +71,3 @@ def warning_header(warnings: list[str]) -> tuple[bytes, bytes] | None:
     text = "; ".join(warnings)
     text = text.encode("ascii", "replace").decode().replace("\r", " ").replace("\n", " ")
     return (b"x-segpixel-warning", text[:MAX_WARNING_HEADER].encode())
-
-
-async def drain(receive: Receive) -> None:
-    """Read and drop a request body (a GET pixel should have none)."""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body"):
-            return

@@ -78,19 +78,25 @@ class SegHandler:
         visitor = identify(rt, request)
         view = rt.snapshot.current
         items = plan_items(call, view, now)
-        warnings = list(call.warnings) + [
-            f"{o.action} {o.segment_id or o.code}: {o.reason}"
-            for o in items.outcomes
-            if not o.accepted
-        ]
-        partners = await self._usersync_partners(visitor, items, now, warnings)
-        macros = Macros(
-            str(visitor.user_id if visitor.block is None else 0),
-            call.gdpr or "",
-            call.gdpr_consent or "",
-        )
-        chain = plan_chain(call, items, view, partners, macros, visitor.block)
-        warnings += [f"{c.kind} not fired: {c.reason}" for c in chain if not c.fired and c.reason]
+        warnings = list(call.warnings)
+        if items.rejected:
+            warnings += [
+                f"{o.action} {o.segment_id or o.code}: {o.reason}"
+                for o in items.outcomes
+                if not o.accepted
+            ]
+        chain: tuple[Chained, ...] = ()
+        if call.redir or items.chains_anything():  # most calls chain nothing
+            partners = await self._usersync_partners(visitor, items, now, warnings)
+            macros = Macros(
+                str(visitor.user_id if visitor.block is None else 0),
+                call.gdpr or "",
+                call.gdpr_consent or "",
+            )
+            chain = plan_chain(call, items, view, partners, macros, visitor.block)
+            warnings += [
+                f"{c.kind} not fired: {c.reason}" for c in chain if not c.fired and c.reason
+            ]
         written = WriteResult()
         if visitor.block is not None:
             if items.adds or items.removes:
@@ -129,11 +135,10 @@ class SegHandler:
 
     def _count(self, outcome: Outcome) -> None:
         m = self.rt.metrics
-        m.fires.inc(type="js" if outcome.call.javascript else "img")
+        (m.fires_js if outcome.call.javascript else m.fires_img).inc()
         if outcome.visitor.block is None:
-            adds = sum(1 for o in outcome.items.outcomes if o.accepted and o.action == "add")
-            if adds:
-                m.adds.inc(adds, source="pixel")
+            if outcome.items.added:
+                m.pixel_adds.inc(len(outcome.items.added))
             if outcome.items.removes:
                 m.removes.inc(len(outcome.items.removes))
         for o in outcome.items.outcomes:

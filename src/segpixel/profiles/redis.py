@@ -5,13 +5,13 @@ Cluster slot, and no call spans keys):
 
 - field `<segment id>` (decimal) → a membership record, little-endian. The full record is u32
   `expires_at, first_added, value (0 = none), last_added, count` followed by up to 15 earlier add
-  times, newest first, each a u16 count of minutes before last_added's minute (apply_add keeps
-  none older than 65,535 minutes, so they fit). Redis keeps a small hash as one compact listpack
-  only while every value is ≤ 64 bytes (hash-max-listpack-value), and converts it for good to a
-  hash table 3–4 times larger otherwise: with u16 offsets the largest record is 50 bytes (with
-  u32 minutes it would be 80). Should an earlier add carry a later clock (two processes, a
-  minute boundary), the offsets would be negative: then the top bit of `count` is set and the
-  times are u32 epoch minutes instead.
+  times, newest first, each a u16 count of minutes before last_added's minute. Redis keeps a
+  small hash as one compact listpack only while every value is ≤ 64 bytes
+  (hash-max-listpack-value), and converts it for good to a hash table 3–4 times larger
+  otherwise: with u16 offsets the largest record is 50 bytes (with u32 minutes it would be 80).
+  Should an earlier add be more than 65,535 minutes (45 days) older than the last one, or carry
+  a later clock (two processes, a minute boundary), it has no u16 offset: then the top bit of
+  `count` is set and the times are u32 epoch minutes instead.
   A membership added once (count 1, so last_added = first_added and no earlier adds) keeps only
   `expires_at, first_added[, value]`: 8 or 12 bytes instead of 20. So a user with five such
   memberships costs 152 bytes (MEMORY USAGE, Redis 7.0) against 232 with fixed 20-byte records.
@@ -22,8 +22,10 @@ Cluster slot, and no call spans keys):
 - field `p:<partner>` → u32 time it was set, then the partner's id for this user (kept 180 days).
 
 Redis 7.0 has no per-field TTL, so a Lua script applies each mutation server-side: it prunes what
-has expired, writes what changed, and sets the key's EXPIREAT to the latest expiry it holds. The
-script mirrors `domain.profile.apply_add` / `apply_mutation`; the contract tests compare the two.
+has expired, writes what changed, and sets the key's EXPIREAT to the latest expiry it holds. A
+whole batch goes in one script call (its numbers packed in one binary argument), so the client
+packs one command per batch instead of one per mutation. The script mirrors
+`domain.profile.apply_add` / `apply_mutation`; the contract tests compare the two.
 """
 
 from __future__ import annotations
@@ -35,11 +37,10 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError
 
 from segpixel.domain.profile import (
     RECENT_ADDS_KEPT,
-    RECENT_MAX_AGE_MINUTES,
     Membership,
     Mutation,
     Profile,
@@ -55,18 +56,30 @@ _FULL = struct.Struct("<IIIII")  # expires_at, first_added, value, last_added, c
 _U32 = struct.Struct("<I")
 _WIDE = 1 << 31  # flag in `count`: earlier adds stored as u32 epoch minutes, not u16 offsets
 
-# KEYS[1]: the user's hash. ARGV: at, #adds, (segment, expires_at, value or 0)…, #removes,
-# segment…, #syncs, usersync id…, #partner ids, (partner, id)…
+# KEYS: the users' hashes, one per mutation, in batch order (a user may appear twice).
+# ARGV[1]: the numbers of every mutation, little-endian u32, in batch order: at, #adds,
+#   (segment, expires_at, value or 0)…, #removes, segment…, #syncs, usersync id…, #partner ids.
+# ARGV[2…]: the partner ids' strings, (partner, id)…, in batch order.
+# One call applies a whole batch on a single Redis; with Redis Cluster, one call per mutation
+# (a script may only touch keys of one slot) — the same script either way.
 _LUA_CONSTANTS = (
-    f"local KEPT, MAX_AGE = {RECENT_ADDS_KEPT}, {RECENT_MAX_AGE_MINUTES * 60}\n"
+    f"local KEPT = {RECENT_ADDS_KEPT}\n"
     f"local SYNC_KEPT, PUID_KEPT = {SYNC_KEPT_SECONDS}, {PARTNER_UID_KEPT_SECONDS}\n"
     f"local WIDE = {_WIDE}\n"
 )
 _APPLY_LUA = (
     _LUA_CONSTANTS
     + """
-local key = KEYS[1]
-local at = tonumber(ARGV[1])
+local blob, pos, sarg = ARGV[1], 1, 2
+local function u32()
+  local v
+  v, pos = struct.unpack('<I4', blob, pos)
+  return v
+end
+local function str()
+  sarg = sarg + 1
+  return ARGV[sarg - 1]
+end
 
 local function decode(rec)
   local n = #rec
@@ -81,10 +94,10 @@ local function decode(rec)
   local recent = {}
   if count >= WIDE then
     count = count - WIDE
-    for pos = 21, n, 4 do recent[#recent + 1] = struct.unpack('<I4', rec, pos) * 60 end
+    for p = 21, n, 4 do recent[#recent + 1] = struct.unpack('<I4', rec, p) * 60 end
   else
     local base = last - last % 60
-    for pos = 21, n, 2 do recent[#recent + 1] = base - struct.unpack('<I2', rec, pos) * 60 end
+    for p = 21, n, 2 do recent[#recent + 1] = base - struct.unpack('<I2', rec, p) * 60 end
   end
   return {exp = exp, first = first, val = val, last = last, count = count, recent = recent}
 end
@@ -96,7 +109,7 @@ local function encode(m)
   end
   local base, wide = m.last - m.last % 60, 0
   for _, t in ipairs(m.recent) do
-    -- An earlier add with a later clock (rare): no u16 offset for it; keep it exactly.
+    -- An earlier add with a later clock, or 45+ days older: no u16 offset; keep it exactly.
     if t > base or base - t > 65535 * 60 then wide = WIDE end
   end
   local parts = {struct.pack('<I4I4I4I4I4', m.exp, m.first, m.val, m.last, m.count + wide)}
@@ -108,93 +121,89 @@ local function encode(m)
 end
 
 -- domain.profile.apply_add
-local function apply_add(old, exp, val)
+local function apply_add(old, at, exp, val)
   if old == nil or old.exp <= at then
     return {exp = exp, first = at, val = val, last = at, count = 1, recent = {}}
   end
-  local recent = {}
-  local function keep(t)
-    if #recent < KEPT and at - t <= MAX_AGE then recent[#recent + 1] = t - t % 60 end
+  local recent = {old.last - old.last % 60}
+  for _, t in ipairs(old.recent) do
+    if #recent < KEPT then recent[#recent + 1] = t - t % 60 end
   end
-  keep(old.last)
-  for _, t in ipairs(old.recent) do keep(t) end
   return {
     exp = math.max(old.exp, exp), first = old.first, val = (val ~= 0) and val or old.val,
     last = at, count = old.count + 1, recent = recent,
   }
 end
 
--- What is stored. Memberships are decoded only when the mutation touches them.
-local records, expiry, syncs, puids = {}, {}, {}, {}
-local flat = redis.call('HGETALL', key)
-for i = 1, #flat, 2 do
-  local f, v = flat[i], flat[i + 1]
-  local c = string.byte(f, 1)
-  if c == 115 then syncs[f] = struct.unpack('<I4', v)            -- 's'
-  elseif c == 112 then puids[f] = struct.unpack('<I4', v)        -- 'p'
-  else records[f] = v; expiry[f] = struct.unpack('<I4', v) end
-end
-
--- domain.profile.apply_mutation: adds, then removes, then prune the expired.
-local changed, deleted, sets = {}, {}, {}
-local i = 2
-for _ = 1, tonumber(ARGV[i]) do
-  local sid = ARGV[i + 1]
-  local current = changed[sid]
-  if current == nil and records[sid] then current = decode(records[sid]) end
-  changed[sid] = apply_add(current, tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]))
-  i = i + 3
-end
-i = i + 1
-for _ = 1, tonumber(ARGV[i]) do
-  local sid = ARGV[i + 1]
-  if records[sid] then deleted[#deleted + 1] = sid end
-  changed[sid] = nil
-  records[sid] = nil
-  i = i + 1
-end
-local latest = 0
-for sid, exp in pairs(expiry) do
-  if records[sid] and not changed[sid] then
-    if exp <= at then deleted[#deleted + 1] = sid elseif exp > latest then latest = exp end
+-- domain.profile.apply_mutation for one user: adds, then removes, then prune the expired.
+local function apply_user(key)
+  local at = u32()
+  -- What is stored. Memberships are decoded only when the mutation touches them.
+  local records, expiry, syncs, puids = {}, {}, {}, {}
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    local f, v = flat[i], flat[i + 1]
+    local c = string.byte(f, 1)
+    if c == 115 then syncs[f] = struct.unpack('<I4', v)            -- 's'
+    elseif c == 112 then puids[f] = struct.unpack('<I4', v)        -- 'p'
+    else records[f] = v; expiry[f] = struct.unpack('<I4', v) end
   end
-end
-for sid, m in pairs(changed) do
-  sets[#sets + 1] = sid; sets[#sets + 1] = encode(m)
-  if m.exp > latest then latest = m.exp end
+
+  local changed, deleted, sets = {}, {}, {}
+  for _ = 1, u32() do
+    local sid = tostring(u32())
+    local exp, val = u32(), u32()
+    local current = changed[sid]
+    if current == nil and records[sid] then current = decode(records[sid]) end
+    changed[sid] = apply_add(current, at, exp, val)
+  end
+  for _ = 1, u32() do
+    local sid = tostring(u32())
+    if records[sid] then deleted[#deleted + 1] = sid end
+    changed[sid] = nil
+    records[sid] = nil
+  end
+  local latest = 0
+  for sid, exp in pairs(expiry) do
+    if records[sid] and not changed[sid] then
+      if exp <= at then deleted[#deleted + 1] = sid elseif exp > latest then latest = exp end
+    end
+  end
+  for sid, m in pairs(changed) do
+    sets[#sets + 1] = sid; sets[#sets + 1] = encode(m)
+    if m.exp > latest then latest = m.exp end
+  end
+
+  -- Partner syncs and partner ids: set the new, forget the old.
+  local stamp = struct.pack('<I4', at)
+  for _ = 1, u32() do
+    local f = 's' .. tostring(u32())
+    syncs[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp
+  end
+  for _ = 1, u32() do
+    local f = 'p:' .. str()
+    puids[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp .. str()
+  end
+  for f, t in pairs(syncs) do
+    if t + SYNC_KEPT <= at then deleted[#deleted + 1] = f
+    elseif t + SYNC_KEPT > latest then latest = t + SYNC_KEPT end
+  end
+  for f, t in pairs(puids) do
+    if t + PUID_KEPT <= at then deleted[#deleted + 1] = f
+    elseif t + PUID_KEPT > latest then latest = t + PUID_KEPT end
+  end
+
+  if latest == 0 then
+    if #flat > 0 then redis.call('DEL', key) end
+    return
+  end
+  if #deleted > 0 then redis.call('HDEL', key, unpack(deleted)) end
+  if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
+  redis.call('EXPIREAT', key, latest)
 end
 
--- Partner syncs and partner ids: set the new, forget the old.
-local stamp = struct.pack('<I4', at)
-i = i + 1
-for _ = 1, tonumber(ARGV[i]) do
-  local f = 's' .. ARGV[i + 1]
-  syncs[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp
-  i = i + 1
-end
-i = i + 1
-for _ = 1, tonumber(ARGV[i]) do
-  local f = 'p:' .. ARGV[i + 1]
-  puids[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp .. ARGV[i + 2]
-  i = i + 2
-end
-for f, t in pairs(syncs) do
-  if t + SYNC_KEPT <= at then deleted[#deleted + 1] = f
-  elseif t + SYNC_KEPT > latest then latest = t + SYNC_KEPT end
-end
-for f, t in pairs(puids) do
-  if t + PUID_KEPT <= at then deleted[#deleted + 1] = f
-  elseif t + PUID_KEPT > latest then latest = t + PUID_KEPT end
-end
-
-if latest == 0 then
-  if #flat > 0 then redis.call('DEL', key) end
-  return 0
-end
-if #deleted > 0 then redis.call('HDEL', key, unpack(deleted)) end
-if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
-redis.call('EXPIREAT', key, latest)
-return 1
+for k = 1, #KEYS do apply_user(KEYS[k]) end
+return #KEYS
 """
 )
 
@@ -235,22 +244,26 @@ def decode_membership(segment_id: int, record: bytes) -> Membership:
     return Membership(segment_id, expires_at, value or None, first, last, count & ~_WIDE, recent)
 
 
-def _args(m: Mutation) -> list[int | str]:
-    args: list[int | str] = [m.at, len(m.adds)]
-    for add in m.adds:
-        args += (add.segment_id, add.expires_at, add.value or 0)
-    args.append(len(m.removes))
-    args += m.removes
-    args.append(len(m.synced_partners))
-    args += m.synced_partners
-    args.append(len(m.partner_uids))
-    for partner, partner_uid in m.partner_uids:
-        args += (partner, partner_uid)
-    return args
+def pack_batch(batch: Sequence[Mutation]) -> tuple[bytes, list[str]]:
+    """The script's ARGV for these mutations: their numbers as one u32 blob, then strings."""
+    numbers: list[int] = []
+    strings: list[str] = []
+    for m in batch:
+        numbers += (m.at, len(m.adds))
+        for add in m.adds:
+            numbers += (add.segment_id, add.expires_at, add.value or 0)
+        numbers.append(len(m.removes))
+        numbers += m.removes
+        numbers.append(len(m.synced_partners))
+        numbers += m.synced_partners
+        numbers.append(len(m.partner_uids))
+        for partner, partner_uid in m.partner_uids:
+            strings += (partner, partner_uid)
+    return struct.pack(f"<{len(numbers)}I", *numbers), strings
 
 
 class RedisProfileStore:
-    """Profiles in Redis: one hash per user, one Lua script call per mutation, one pipeline."""
+    """Profiles in Redis: one hash per user, one Lua script call per batch."""
 
     name = "redis"
 
@@ -274,30 +287,20 @@ class RedisProfileStore:
             self._client = None
 
     async def apply(self, batch: Sequence[Mutation]) -> None:
+        """The whole batch in one script call: one command to pack, one reply to parse."""
         if not batch:
             return
         client = self._redis()
-        calls = [(self.key(m.user_id), _args(m)) for m in batch]
-        pipe = client.pipeline(transaction=False)
-        for key, args in calls:
-            pipe.evalsha(self._sha, 1, key, *args)
-        results = await self._call(pipe.execute(raise_on_error=False))
-        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-        if missing:
-            # Redis restarted (or failed over) since open(): the cache lost the script. Those
-            # calls did nothing; EVAL sends the text (and caches it again). Order is kept
-            # within this retry; another process reloading the script mid-batch could let a
-            # later mutation of a user land before an earlier one — rare, and only after a restart.
-            pipe = client.pipeline(transaction=False)
-            for i in missing:
-                key, args = calls[i]
-                pipe.eval(_APPLY_LUA, 1, key, *args)
-            retried = await self._call(pipe.execute(raise_on_error=False))
-            for i, result in zip(missing, retried, strict=True):
-                results[i] = result
-        errors = [r for r in results if isinstance(r, ResponseError)]
-        if errors:
-            raise StoreUnavailable(f"profile store {self._where()}: {errors[0]}")
+        keys = [self.key(m.user_id) for m in batch]
+        blob, strings = pack_batch(batch)
+        try:
+            await self._call(client.evalsha(self._sha, len(keys), *keys, blob, *strings))
+        except StoreUnavailable as exc:
+            if not isinstance(exc.__cause__, NoScriptError):
+                raise
+            # Redis restarted (or failed over) since open() and lost its script cache: the call
+            # did nothing. EVAL sends the text (and caches it again).
+            await self._call(client.eval(_APPLY_LUA, len(keys), *keys, blob, *strings))
 
     async def read(self, user_id: int, now: float) -> Profile:
         fields = await self._call(self._redis().hgetall(self.key(user_id)))

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from segpixel.domain.profile import Membership, Mutation, Profile, apply_mutation
+from segpixel.domain.profile import RECENT_ADDS_KEPT, Membership, Mutation, Profile
 from segpixel.errors import StoreUnavailable
 
 SCHEMA_VERSION = 1
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
-WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB of WAL between checkpoints
+CHECKPOINT_SECONDS = 1.0
 WAL_SIZE_LIMIT = 64 << 20  # the WAL file is truncated back to this after a checkpoint
 WRITER_CACHE_KIB = 32 << 10
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -40,7 +39,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     first_added INTEGER NOT NULL,
     last_added INTEGER NOT NULL,
     count INTEGER NOT NULL,
-    recent BLOB,  -- earlier adds, newest first: little-endian u32 epoch minutes
+    recent TEXT,  -- earlier adds, newest first: 'MMMMMMMMM,' epoch minutes, 9 digits each
     PRIMARY KEY (uid, segment_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memberships_expires_at ON memberships (expires_at);
@@ -65,14 +64,27 @@ _SELECT_MEMBERSHIPS = (
     "SELECT uid, segment_id, expires_at, value, first_added, last_added, count, recent "
     "FROM memberships WHERE uid IN ({})"
 )
-_UPSERT_MEMBERSHIP = """
+# The rules of domain.profile.apply_add, in SQL, so a batch is applied by executemany in C with no
+# read first. In an UPDATE every right-hand side sees the OLD row; `excluded` is the add, whose
+# first_added = last_added = the request time. A membership expired at that time starts afresh.
+_ADD = """
 INSERT INTO memberships (uid, segment_id, expires_at, value, first_added, last_added, count, recent)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, 1, NULL)
 ON CONFLICT (uid, segment_id) DO UPDATE SET
-    expires_at = excluded.expires_at, value = excluded.value, first_added = excluded.first_added,
-    last_added = excluded.last_added, count = excluded.count, recent = excluded.recent
-"""
+    expires_at = CASE WHEN expires_at <= excluded.last_added THEN excluded.expires_at
+                      ELSE max(expires_at, excluded.expires_at) END,
+    value = CASE WHEN expires_at <= excluded.last_added THEN excluded.value
+                 ELSE coalesce(excluded.value, value) END,
+    first_added = CASE WHEN expires_at <= excluded.last_added THEN excluded.first_added
+                       ELSE first_added END,
+    count = CASE WHEN expires_at <= excluded.last_added THEN 1 ELSE count + 1 END,
+    recent = CASE WHEN expires_at <= excluded.last_added THEN NULL
+                  ELSE substr(printf('%09d,', last_added / 60) || coalesce(recent, ''), 1, {keep})
+             END,
+    last_added = excluded.last_added
+""".replace("{keep}", str(RECENT_ADDS_KEPT * 10))
 _DELETE_MEMBERSHIP = "DELETE FROM memberships WHERE uid = ? AND segment_id = ?"
+_PRUNE_USER = "DELETE FROM memberships WHERE uid = ? AND expires_at <= ?"
 _UPSERT_SYNC = """
 INSERT INTO partner_syncs (uid, usersync_id, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (uid, usersync_id) DO UPDATE SET synced_at = excluded.synced_at
@@ -93,7 +105,6 @@ _RECLAIM = {
 }
 
 T = TypeVar("T")
-MembershipRow = tuple[int, int, int, int | None, int, int, int, bytes | None]
 
 
 def _sql_uid(uid: int) -> int:
@@ -101,18 +112,12 @@ def _sql_uid(uid: int) -> int:
     return uid - _U64 if uid >= 1 << 63 else uid
 
 
-def _row(suid: int, m: Membership) -> MembershipRow:
-    recent = m.recent_adds
-    blob = struct.pack(f"<{len(recent)}I", *(t // 60 for t in recent)) if recent else None
-    return (suid, m.segment_id, m.expires_at, m.value, m.first_added, m.last_added, m.count, blob)
-
-
 def _membership(row: Sequence[Any]) -> Membership:
     _, sid, expires_at, value, first, last, count, recent = row
     if not recent:  # a membership added once: the common case
         return Membership(sid, expires_at, value, first, last, count)
-    minutes = struct.unpack(f"<{len(recent) // 4}I", recent)
-    return Membership(sid, expires_at, value, first, last, count, tuple(t * 60 for t in minutes))
+    earlier = tuple(int(minute) * 60 for minute in recent.split(",") if minute)
+    return Membership(sid, expires_at, value, first, last, count, earlier)
 
 
 class SqliteProfileStore:
@@ -126,34 +131,59 @@ class SqliteProfileStore:
         self.path = Path(path)
         self.busy_timeout_ms = int(busy_timeout * 1000)
         self.synchronous = synchronous.upper()
-        self._writer: ThreadPoolExecutor | None = None
-        self._reader: ThreadPoolExecutor | None = None
-        # Each connection is created, used and closed on its own thread only.
+        # Writes run on the caller's thread (the event loop): the group commit hands over big
+        # batches whose statements run in C, and a hop to another thread cost more (GIL hand-offs)
+        # than it saved. Reads, reclaim and WAL checkpoints run on threads of their own, each
+        # with its own connection, so neither blocks the loop for long.
         self._wconn: sqlite3.Connection | None = None
         self._rconn: sqlite3.Connection | None = None
+        self._mconn: sqlite3.Connection | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._maintenance: ThreadPoolExecutor | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-writer")
+        self._here(self._open_writer)
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-reader")
-        await self._on(self._writer, self._open_writer)
-        await self._on(self._reader, self._open_reader)
+        self._maintenance = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-upkeep")
+        self._rconn = await self._on(self._reader, self._connect)
+        self._mconn = await self._on(self._maintenance, self._connect)
+        self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
     async def close(self) -> None:
-        for executor, attr in ((self._writer, "_wconn"), (self._reader, "_rconn")):
-            if executor is None:
-                continue
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            await asyncio.gather(self._checkpoints, return_exceptions=True)
+            self._checkpoints = None
+        for executor, attr in ((self._reader, "_rconn"), (self._maintenance, "_mconn")):
             conn = getattr(self, attr)
-            if conn is not None:
+            if executor is not None and conn is not None:
                 await asyncio.get_running_loop().run_in_executor(executor, conn.close)
-                setattr(self, attr, None)
-            executor.shutdown(wait=False)
-        self._writer = self._reader = None
+            setattr(self, attr, None)
+            if executor is not None:
+                executor.shutdown(wait=False)
+        self._reader = self._maintenance = None
+        if self._wconn is not None:
+            self._wconn.close()
+            self._wconn = None
+
+    async def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database now and then, off the loop (autocheckpoint off)."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await self._on(self._maintenance, self._checkpoint)
+            except StoreUnavailable:
+                continue
+
+    def _checkpoint(self) -> None:
+        self._conn(self._mconn).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         return conn
@@ -162,10 +192,9 @@ class SqliteProfileStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._wconn = self._connect()
         conn.execute("PRAGMA journal_mode = WAL")
-        # A batch of random user ids dirties ~2 pages per mutation (table + expiry index), so
-        # checkpoint rarely: pages rewritten between checkpoints are copied (and fsynced) once.
-        # Measured: 1,000 pages (the default) ~25k mutations/s, 10,000 pages ~39k.
-        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        # Checkpoints copy (and fsync) the WAL into the database: _checkpoint_loop does that on a
+        # thread of its own, so a commit on the event loop never waits for one.
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         with _transaction(conn):
@@ -181,92 +210,64 @@ class SqliteProfileStore:
             # Future migrations go here, keyed on `version`.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _open_reader(self) -> None:
-        self._rconn = self._connect()
-
     # -- the contract ------------------------------------------------------------------------
 
     async def apply(self, batch: Sequence[Mutation]) -> None:
         if batch:
-            await self._on(self._writer, self._apply, batch)
+            self._here(self._apply, batch)
 
     async def read(self, user_id: int, now: float) -> Profile:
         return await self._on(self._reader, self._read, user_id, now)
 
     async def delete_user(self, user_id: int) -> None:
-        await self._on(self._writer, self._delete_user, user_id)
+        self._here(self._delete_user, user_id)
 
     async def ping(self) -> None:
         await self._on(self._reader, self._ping)
 
     async def reclaim(self, now: float, limit: int) -> int:
-        return await self._on(self._writer, self._reclaim, now, limit)
+        return await self._on(self._maintenance, self._reclaim, now, limit)
 
     # -- work done on the threads ------------------------------------------------------------
 
     def _apply(self, batch: Sequence[Mutation]) -> None:
-        conn = self._conn(self._wconn)
-        users = {m.user_id: _sql_uid(m.user_id) for m in batch}
-        with _transaction(conn):
-            state = self._load(conn, users, batch)
-            stored = {(uid, sid) for uid, mems in state.items() for sid in mems}
-            dirty: set[tuple[int, int]] = set()  # (uid, segment) changed or deleted
-            syncs: dict[tuple[int, int], int] = {}
-            partner_uids: dict[tuple[int, str], tuple[str, int]] = {}
-            for mutation in batch:
-                uid = mutation.user_id
-                memberships = state[uid]
-                changed, deleted = apply_mutation(memberships, mutation)
-                for sid in deleted:
-                    memberships.pop(sid, None)
-                    dirty.add((uid, sid))
-                memberships.update(changed)
-                dirty.update((uid, sid) for sid in changed)
-                for usersync_id in mutation.synced_partners:
-                    syncs[uid, usersync_id] = mutation.at
-                for partner, partner_uid in mutation.partner_uids:
-                    partner_uids[uid, partner] = (partner_uid, mutation.at)
+        """One transaction; the merge happens in SQL (_ADD), so nothing is read first.
 
-            upserts, deletes = [], []
-            # In key order, so the B-tree's pages are visited in sequence.
-            for uid, sid in sorted(dirty, key=lambda key: (users[key[0]], key[1])):
-                m = state[uid].get(sid)
-                if m is not None:
-                    upserts.append(_row(users[uid], m))
-                elif (uid, sid) in stored:
-                    deletes.append((users[uid], sid))
-            conn.executemany(_DELETE_MEMBERSHIP, deletes)
-            conn.executemany(_UPSERT_MEMBERSHIP, upserts)
-            conn.executemany(_UPSERT_SYNC, ((users[u], i, t) for (u, i), t in syncs.items()))
-            conn.executemany(
-                _UPSERT_PARTNER_UID,
-                ((users[u], p, puid, t) for (u, p), (puid, t) in partner_uids.items()),
-            )
-
-    @staticmethod
-    def _load(
-        conn: sqlite3.Connection, users: dict[int, int], batch: Sequence[Mutation]
-    ) -> dict[int, dict[int, Membership]]:
-        """The stored memberships of the batch's users that the batch can change.
-
-        apply_mutation's result depends only on the memberships a mutation adds to or removes and
-        on the expired ones (which it prunes); a membership that is neither is never in its
-        result. So only those rows are decoded: most of a user's rows are usually neither.
+        For each mutation, as domain.profile.apply_mutation does: drop what has expired at its
+        time, apply the adds, then the removes. Statements of one kind run together through
+        executemany; a user met a second time in the batch flushes what is pending first, so a
+        user's writes keep their order.
         """
-        touched = {(m.user_id, a.segment_id) for m in batch for a in m.adds}
-        touched.update((m.user_id, sid) for m in batch for sid in m.removes)
-        latest = max(m.at for m in batch)  # active after the latest `at`: never expires here
-        state: dict[int, dict[int, Membership]] = {uid: {} for uid in users}
-        by_sql = {suid: uid for uid, suid in users.items()}
-        suids = sorted(by_sql)
-        for start in range(0, len(suids), _CHUNK):
-            chunk = suids[start : start + _CHUNK]
-            sql = _SELECT_MEMBERSHIPS.format(",".join("?" * len(chunk)))
-            for row in conn.execute(sql, chunk):
-                uid = by_sql[row[0]]
-                if row[2] <= latest or (uid, row[1]) in touched:
-                    state[uid][row[1]] = _membership(row)
-        return state
+        conn = self._conn(self._wconn)
+        prunes: list[tuple[int, int]] = []
+        adds: list[tuple[int, int, int, int | None, int, int]] = []
+        removes: list[tuple[int, int]] = []
+        pending: set[int] = set()
+
+        def flush() -> None:
+            conn.executemany(_PRUNE_USER, prunes)
+            conn.executemany(_ADD, adds)
+            conn.executemany(_DELETE_MEMBERSHIP, removes)
+            prunes.clear(), adds.clear(), removes.clear(), pending.clear()
+
+        syncs: list[tuple[int, int, int]] = []
+        partner_uids: list[tuple[int, str, str, int]] = []
+        with _transaction(conn):
+            for m in batch:
+                uid, at = _sql_uid(m.user_id), m.at
+                if uid in pending:
+                    flush()
+                pending.add(uid)
+                prunes.append((uid, at))
+                adds += [(uid, a.segment_id, a.expires_at, a.value, at, at) for a in m.adds]
+                removes += [(uid, sid) for sid in m.removes]
+                syncs += [(uid, usersync_id, at) for usersync_id in m.synced_partners]
+                partner_uids += [(uid, p, puid, at) for p, puid in m.partner_uids]
+            flush()
+            if syncs:
+                conn.executemany(_UPSERT_SYNC, syncs)
+            if partner_uids:
+                conn.executemany(_UPSERT_PARTNER_UID, partner_uids)
 
     def _read(self, user_id: int, now: float) -> Profile:
         conn = self._conn(self._rconn)
@@ -301,7 +302,7 @@ class SqliteProfileStore:
         self._conn(self._rconn).execute("SELECT count(*) FROM sqlite_schema").fetchone()
 
     def _reclaim(self, now: float, limit: int) -> int:
-        conn = self._conn(self._wconn)
+        conn = self._conn(self._mconn)
         with _transaction(conn):
             deleted = conn.execute(_RECLAIM["memberships"], (now, limit)).rowcount
             conn.execute(_RECLAIM["partner_syncs"], (now - SYNC_KEPT_SECONDS, limit))
@@ -314,6 +315,15 @@ class SqliteProfileStore:
         if conn is None:
             raise RuntimeError("SqliteProfileStore used before open() or after close()")
         return conn
+
+    def _here(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on this thread; sqlite3's operational errors become StoreUnavailable."""
+        try:
+            return fn(*args)
+        except sqlite3.ProgrammingError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"profile store {self.path}: {exc}") from exc
 
     async def _on(self, executor: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` on that thread; sqlite3's operational errors become StoreUnavailable."""

@@ -146,8 +146,10 @@ class GroupCommitWriter:
     async def _run(self) -> None:
         while True:
             await self._work.wait()
-            if self.window and len(self._pending) < self.max_batch:
-                await asyncio.sleep(self.window)
+            # Classic group commit: while one batch is being stored, the next one gathers; an
+            # optional window lets a batch grow further. sleep(0) lets requests that are already
+            # parsed in this loop iteration join.
+            await asyncio.sleep(self.window if len(self._pending) < self.max_batch else 0)
             try:
                 await self._flush()
             except Exception:  # never let the writer die: requests would hang
@@ -180,6 +182,9 @@ class GroupCommitWriter:
             try:
                 await asyncio.wait_for(self.store.apply(mutations), self.store_timeout)
             except (StoreUnavailable, TimeoutError) as exc:
+                self._mark_down(exc)
+            except Exception as exc:  # a bug or an unforeseen driver error: keep the writes
+                log.exception("profile store failed unexpectedly; journaling the batch")
                 self._mark_down(exc)
             else:
                 self._m_latency.observe(time.perf_counter() - started)
@@ -220,7 +225,7 @@ class GroupCommitWriter:
                 batch = decode_batch(payload)
                 try:
                     await asyncio.wait_for(self.store.apply(batch), self.store_timeout)
-                except (StoreUnavailable, TimeoutError) as exc:
+                except Exception as exc:  # the record stays in the journal for the next try
                     self._mark_down(exc)
                     return
                 replay.offset, replay.pending = next_offset, replay.pending - len(batch)
