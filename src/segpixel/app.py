@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from segpixel.api.app import create_api
 from segpixel.api.body_limit import BodyLimit
+from segpixel.api.json_bodies import JsonBodies
 from segpixel.catalog.db import Catalog
 from segpixel.edge.app import EdgeApp
 from segpixel.edge.cookie import IdFactory, new_user_id
@@ -25,4 +26,4 @@ def create_app(
     runtime = EdgeRuntime(settings, catalog, clock, id_factory)
     api = create_api(settings, catalog, clock, runtime)
     # The body limit guards the API; the hot paths are GETs whose bodies are never read.
-    return EdgeApp(BodyLimit(api, settings.max_body_bytes), runtime)
+    return EdgeApp(BodyLimit(JsonBodies(api), settings.max_body_bytes), runtime)

@@ -102,6 +102,9 @@ def serve(
     _override(host=host, port=port, data_dir=data_dir, workers=workers)
     config = settings()
     _announce_admin(prepare_catalog(config))
+    # Each worker publishes its counters to a file that /metrics sums: start from zero.
+    for stale in (config.data_dir / "metrics").glob("*.json"):
+        stale.unlink(missing_ok=True)
     # Workers build their app from the environment: hand the overrides down that way.
     for name, value in _overrides.items():
         os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
