@@ -242,14 +242,21 @@ def clear_redis(url: str, prefix: str) -> None:
         client.delete(key)
 
 
-def redis_memory_per_user(url: str, users: int = 10_000, segments: int = 5) -> dict[str, float]:
-    """Write `users` profiles of `segments` segments each through the store; bytes per user."""
+def redis_memory_per_user(url: str, users: int = 20_000, segments: int = 5) -> dict[str, float]:
+    """Write `users` profiles of `segments` segments each through the store; bytes per user.
+
+    Realistic ids: random 63-bit user ids, 5-digit segment ids, one add each, no value, and a
+    short prefix like the default `sp:`. `used_memory` counts everything Redis spends (the key,
+    the hash, the keyspace and expiry dictionaries); MEMORY USAGE counts the key alone.
+    """
+    import random
+
     import redis
 
     from segpixel.domain.profile import Add, Mutation
     from segpixel.profiles.redis import RedisProfileStore
 
-    prefix = f"benchmem{os.getpid()}:"
+    prefix = f"b{os.getpid() % 1000}:"
     client = redis.Redis.from_url(url)
 
     async def fill() -> None:
@@ -257,9 +264,10 @@ def redis_memory_per_user(url: str, users: int = 10_000, segments: int = 5) -> d
         await store.open()
         now = int(time.time())
         batch = []
-        for uid in range(1, users + 1):
-            adds = tuple(Add(s, now + 86400 * 30, None) for s in range(1000, 1000 + segments))
-            batch.append(Mutation(10**15 + uid, now, adds))
+        for _ in range(users):
+            ids = random.sample(range(10_000, 100_000), segments)
+            adds = tuple(Add(s, now + 86400 * 30, None) for s in ids)
+            batch.append(Mutation(random.getrandbits(63) or 1, now, adds))
             if len(batch) == 1000:
                 await store.apply(batch)
                 batch = []
@@ -270,15 +278,15 @@ def redis_memory_per_user(url: str, users: int = 10_000, segments: int = 5) -> d
     after = client.info("memory")["used_memory"]
     sample = [
         k
-        for _, k in zip(range(200), client.scan_iter(match=f"{prefix}*", count=1000), strict=False)
+        for _, k in zip(range(500), client.scan_iter(match=f"{prefix}*", count=1000), strict=False)
     ]
     usage = [client.memory_usage(k) or 0 for k in sample]
     clear_redis(url, prefix)
     return {
         "users": users,
         "segments_per_user": segments,
-        "used_memory_delta_per_user": (after - before) / users,
-        "memory_usage_per_key": sum(usage) / max(len(usage), 1),
+        "used_memory_delta_per_user": round((after - before) / users, 1),
+        "memory_usage_per_key": round(sum(usage) / max(len(usage), 1), 1),
     }
 
 

@@ -1,7 +1,8 @@
 """The scaling profile store: Redis ≥ 7.0 / Valkey, one hash per user.
 
-Layout (key `{prefix}u:{uid}`, uid in decimal, so every operation on a user touches one key, one
-Cluster slot, and no call spans keys):
+Layout (key `{prefix}{uid in base 62}`, e.g. `sp:8Faf66QvRbq`, so every operation on a user touches
+one key, one Cluster slot, and no call spans keys; a user key never holds a ':', so other keys
+under the prefix can use one):
 
 - field `<segment id>` (decimal) → a membership record, little-endian. The full record is u32
   `expires_at, first_added, value (0 = none), last_added, count` followed by up to 15 earlier add
@@ -14,10 +15,10 @@ Cluster slot, and no call spans keys):
   `count` is set and the times are u32 epoch minutes instead.
   A membership added once (count 1, so last_added = first_added and no earlier adds) keeps only
   `expires_at, first_added[, value]`: 8 or 12 bytes instead of 20. So a user with five such
-  memberships costs 152 bytes (MEMORY USAGE, Redis 7.0) against 232 with fixed 20-byte records.
-  (A base-62 uid saves nothing there: keys of 13–28 bytes share one allocation size; it would
-  matter only with a prefix longer than 6 characters. Raw 8-byte uids would save 16 bytes but
-  make keys unreadable in redis-cli.)
+  memberships costs about 146 bytes (MEMORY USAGE, Redis 7.0) against 232 with fixed 20-byte
+  records.
+  The uid in base 62 (11 characters, against 19 in decimal) puts the key string in a smaller
+  allocation: 186 bytes of `used_memory` per user with five memberships, against 204.
 - field `s<usersync id>` → u32 time of the last sync with that partner (kept 7 days).
 - field `p:<partner>` → u32 time it was set, then the partner's id for this user (kept 180 days).
 
@@ -244,6 +245,19 @@ def decode_membership(segment_id: int, record: bytes) -> Membership:
     return Membership(segment_id, expires_at, value or None, first, last, count & ~_WIDE, recent)
 
 
+_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62(number: int) -> str:
+    """A user id in 11 characters instead of 19: one jemalloc size class less per key."""
+    out = []
+    while True:
+        number, digit = divmod(number, 62)
+        out.append(_DIGITS[digit])
+        if not number:
+            return "".join(reversed(out))
+
+
 def pack_batch(batch: Sequence[Mutation]) -> tuple[bytes, list[str]]:
     """The script's ARGV for these mutations: their numbers as one u32 blob, then strings."""
     numbers: list[int] = []
@@ -275,7 +289,7 @@ class RedisProfileStore:
         self._sha = ""
 
     def key(self, user_id: int) -> str:
-        return f"{self.prefix}u:{user_id}"
+        return f"{self.prefix}{base62(user_id)}"
 
     async def open(self) -> None:
         self._client = make_client(self.url, self.timeout)
