@@ -43,6 +43,11 @@ class ItemsPlan:
     touched: tuple[SegmentView, ...]  # every segment the call names that exists
     rejected: int = 0
 
+    @property
+    def call_only(self) -> tuple[int, ...]:
+        """Accepted adds of segments with expire_minutes 0: used by this call, never stored."""
+        return tuple(s.id for s in self.added if s.expire_minutes == 0)
+
     def usersync_limit(self) -> int:
         """The lowest max_usersync_pixels among the added segments (SPEC §4.3)."""
         return min((s.max_usersync_pixels for s in self.added), default=0)

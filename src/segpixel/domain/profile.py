@@ -33,6 +33,14 @@ class Mutation:
     removes: tuple[int, ...] = ()
     synced_partners: tuple[int, ...] = ()  # usersync pixel ids fired now
     partner_uids: tuple[tuple[str, str], ...] = ()  # (partner key, their id for this user)
+    # For load counting (SPEC §8): where the adds came from, and the accepted adds of segments
+    # with expire_minutes 0, which count as loads but are never stored.
+    source: str = "pixel"  # pixel | querystring | creative | mapuid | batch
+    call_only: tuple[int, ...] = ()
+
+    def loads(self) -> tuple[int, ...]:
+        """The segment ids this mutation adds: each one a load."""
+        return tuple(a.segment_id for a in self.adds) + self.call_only
 
 
 @dataclass(slots=True)

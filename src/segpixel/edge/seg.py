@@ -129,9 +129,11 @@ class SegHandler:
     ) -> WriteResult:
         synced = tuple(c.usersync_id for c in chain if c.fired and c.usersync_id)
         removes = () if visitor.new else items.removes  # a new visitor is in no segment yet
-        if visitor.user_id is None or not (items.adds or removes or synced):
+        call_only = items.call_only
+        if visitor.user_id is None or not (items.adds or removes or synced or call_only):
             return WriteResult()
-        return await write(self.rt, Mutation(visitor.user_id, now, items.adds, removes, synced))
+        mutation = Mutation(visitor.user_id, now, items.adds, removes, synced, call_only=call_only)
+        return await write(self.rt, mutation)
 
     def _count(self, outcome: Outcome) -> None:
         m = self.rt.metrics

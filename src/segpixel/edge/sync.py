@@ -134,10 +134,11 @@ class MapUidHandler:
         status = 200
         if visitor.block is not None:
             warnings.append(f"nothing stored: {visitor.block}")
-        elif visitor.user_id is not None and (items.adds or mapped):
-            result = await write(
-                self.rt, Mutation(visitor.user_id, now, items.adds, (), (), mapped)
+        elif visitor.user_id is not None and (items.adds or items.call_only or mapped):
+            mutation = Mutation(
+                visitor.user_id, now, items.adds, (), (), mapped, "mapuid", items.call_only
             )
+            result = await write(self.rt, mutation)
             if result.lost:
                 warnings.append(result.lost)
                 status = 503

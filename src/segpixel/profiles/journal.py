@@ -40,6 +40,8 @@ def encode_batch(batch: Sequence[Mutation]) -> bytes:
                 list(m.removes),
                 list(m.synced_partners),
                 [list(p) for p in m.partner_uids],
+                m.source,
+                list(m.call_only),
             ]
             for m in batch
         ]
@@ -55,8 +57,10 @@ def decode_batch(payload: bytes) -> list[Mutation]:
             removes=tuple(removes),
             synced_partners=tuple(syncs),
             partner_uids=tuple((p, u) for p, u in partner_uids),
+            source=source,
+            call_only=tuple(call_only),
         )
-        for uid, at, adds, removes, syncs, partner_uids in orjson.loads(payload)
+        for uid, at, adds, removes, syncs, partner_uids, source, call_only in orjson.loads(payload)
     ]
 
 
