@@ -73,7 +73,11 @@ class Settings(BaseSettings):
         description="Our IAB TCF vendor id: with gdpr=1, storing needs its consent (default: "
         "purpose 1 consent alone).",
     )
-    redis_prefix: str = Field("sp:", description="Prefix of every Redis key segpixel writes.")
+    redis_prefix: str = Field(
+        "sp:",
+        description="Prefix of every Redis key segpixel writes (keep it to 3 characters: a "
+        "longer one costs about 16 bytes more per user).",
+    )
     write_window_ms: float = Field(
         0.0,
         ge=0,

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from segpixel.domain.profile import Mutation, Profile
+
+
+@dataclass(frozen=True, slots=True)
+class BatchToken:
+    """A batch's name: the writer that made it and its place in that writer's sequence."""
+
+    writer: str
+    seq: int
 
 
 class ProfileStore(Protocol):
@@ -18,10 +27,13 @@ class ProfileStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def apply(self, batch: Sequence[Mutation]) -> None:
+    async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
         """Apply every mutation (each atomically per user) in one round trip / transaction.
 
         Returns only once the batch is stored; raises StoreUnavailable when it cannot be.
+        `token` names the batch: a store whose write can succeed without the caller learning it
+        (a reply lost in the network) must apply a batch it has already applied no second time,
+        since the writer journals and later replays every batch it could not confirm.
         """
 
     async def read(self, user_id: int, now: float) -> Profile:

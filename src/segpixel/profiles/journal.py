@@ -21,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from segpixel.domain.profile import Add, Mutation
+from segpixel.profiles.base import BatchToken
 
 HEADER = struct.Struct("<II")
 SUFFIX = ".journal"
@@ -30,26 +31,31 @@ class JournalFull(Exception):
     """The journal reached its size limit (or the disk is full): the write cannot be kept."""
 
 
-def encode_batch(batch: Sequence[Mutation]) -> bytes:
+def encode_batch(batch: Sequence[Mutation], token: BatchToken) -> bytes:
     return orjson.dumps(
-        [
-            [
-                m.user_id,
-                m.at,
-                [[a.segment_id, a.expires_at, a.value] for a in m.adds],
-                list(m.removes),
-                list(m.synced_partners),
-                [list(p) for p in m.partner_uids],
-                m.source,
-                list(m.call_only),
-            ]
-            for m in batch
-        ]
+        {
+            "writer": token.writer,
+            "seq": token.seq,
+            "mutations": [
+                [
+                    m.user_id,
+                    m.at,
+                    [[a.segment_id, a.expires_at, a.value] for a in m.adds],
+                    list(m.removes),
+                    list(m.synced_partners),
+                    [list(p) for p in m.partner_uids],
+                    m.source,
+                    list(m.call_only),
+                ]
+                for m in batch
+            ],
+        }
     )
 
 
-def decode_batch(payload: bytes) -> list[Mutation]:
-    return [
+def decode_batch(payload: bytes) -> tuple[list[Mutation], BatchToken]:
+    record = orjson.loads(payload)
+    mutations = [
         Mutation(
             user_id=uid,
             at=at,
@@ -60,8 +66,9 @@ def decode_batch(payload: bytes) -> list[Mutation]:
             source=source,
             call_only=tuple(call_only),
         )
-        for uid, at, adds, removes, syncs, partner_uids, source, call_only in orjson.loads(payload)
+        for uid, at, adds, removes, syncs, partner_uids, source, call_only in record["mutations"]
     ]
+    return mutations, BatchToken(record["writer"], record["seq"])
 
 
 class JournalFile:

@@ -47,7 +47,9 @@ from segpixel.domain.profile import (
     Profile,
 )
 from segpixel.errors import StoreUnavailable
+from segpixel.profiles.base import BatchToken
 
+MARKER_KEPT_SECONDS = 30 * 86_400  # a journal replayed later than this could apply twice
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 
@@ -57,21 +59,26 @@ _FULL = struct.Struct("<IIIII")  # expires_at, first_added, value, last_added, c
 _U32 = struct.Struct("<I")
 _WIDE = 1 << 31  # flag in `count`: earlier adds stored as u32 epoch minutes, not u16 offsets
 
-# KEYS: the users' hashes, one per mutation, in batch order (a user may appear twice).
+# KEYS[1]: the writer's marker, `{prefix}w:<writer>`, holding the last batch seq it applied.
+# KEYS[2…]: the users' hashes, one per mutation, in batch order (a user may appear twice).
 # ARGV[1]: the numbers of every mutation, little-endian u32, in batch order: at, #adds,
 #   (segment, expires_at, value or 0)…, #removes, segment…, #syncs, usersync id…, #partner ids.
-# ARGV[2…]: the partner ids' strings, (partner, id)…, in batch order.
+# ARGV[2]: the batch's seq in its writer's sequence (0: no token).
+# ARGV[3…]: the partner ids' strings, (partner, id)…, in batch order.
+# A batch whose seq the marker already holds was applied (its reply was lost): it is skipped, so
+# replaying the journal never applies a batch twice.
 # One call applies a whole batch on a single Redis; with Redis Cluster, one call per mutation
 # (a script may only touch keys of one slot) — the same script either way.
 _LUA_CONSTANTS = (
     f"local KEPT = {RECENT_ADDS_KEPT}\n"
     f"local SYNC_KEPT, PUID_KEPT = {SYNC_KEPT_SECONDS}, {PARTNER_UID_KEPT_SECONDS}\n"
     f"local WIDE = {_WIDE}\n"
+    f"local MARKER_KEPT = {MARKER_KEPT_SECONDS}\n"
 )
 _APPLY_LUA = (
     _LUA_CONSTANTS
     + """
-local blob, pos, sarg = ARGV[1], 1, 2
+local blob, pos, sarg = ARGV[1], 1, 3
 local function u32()
   local v
   v, pos = struct.unpack('<I4', blob, pos)
@@ -203,8 +210,14 @@ local function apply_user(key)
   redis.call('EXPIREAT', key, latest)
 end
 
-for k = 1, #KEYS do apply_user(KEYS[k]) end
-return #KEYS
+local seq = tonumber(ARGV[2])
+if seq > 0 then
+  local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if seq <= last then return -1 end
+end
+for k = 2, #KEYS do apply_user(KEYS[k]) end
+if seq > 0 then redis.call('SET', KEYS[1], seq, 'EX', MARKER_KEPT) end
+return #KEYS - 1
 """
 )
 
@@ -300,21 +313,23 @@ class RedisProfileStore:
             await self._client.aclose()
             self._client = None
 
-    async def apply(self, batch: Sequence[Mutation]) -> None:
+    async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
         """The whole batch in one script call: one command to pack, one reply to parse."""
         if not batch:
             return
         client = self._redis()
-        keys = [self.key(m.user_id) for m in batch]
+        marker = f"{self.prefix}w:{token.writer if token else '-'}"
+        keys = [marker, *(self.key(m.user_id) for m in batch)]
         blob, strings = pack_batch(batch)
+        args = (blob, token.seq if token else 0, *strings)
         try:
-            await self._call(client.evalsha(self._sha, len(keys), *keys, blob, *strings))
+            await self._call(client.evalsha(self._sha, len(keys), *keys, *args))
         except StoreUnavailable as exc:
             if not isinstance(exc.__cause__, NoScriptError):
                 raise
             # Redis restarted (or failed over) since open() and lost its script cache: the call
             # did nothing. EVAL sends the text (and caches it again).
-            await self._call(client.eval(_APPLY_LUA, len(keys), *keys, blob, *strings))
+            await self._call(client.eval(_APPLY_LUA, len(keys), *keys, *args))
 
     async def read(self, user_id: int, now: float) -> Profile:
         fields = await self._call(self._redis().hgetall(self.key(user_id)))

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from segpixel.domain.profile import RECENT_ADDS_KEPT, Membership, Mutation, Profile
 from segpixel.errors import StoreUnavailable
+from segpixel.profiles.base import BatchToken
 
 SCHEMA_VERSION = 1
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
@@ -212,7 +213,9 @@ class SqliteProfileStore:
 
     # -- the contract ------------------------------------------------------------------------
 
-    async def apply(self, batch: Sequence[Mutation]) -> None:
+    async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
+        # Runs to its end before returning, and a COMMIT that fails rolls back: a batch is never
+        # applied without the caller knowing it, so the token is not needed here.
         if batch:
             self._here(self._apply, batch)
 

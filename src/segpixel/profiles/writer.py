@@ -14,13 +14,14 @@ import asyncio
 import enum
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from segpixel.domain.profile import Mutation
 from segpixel.errors import StoreUnavailable
 from segpixel.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Registry
-from segpixel.profiles.base import ProfileStore
+from segpixel.profiles.base import BatchToken, ProfileStore
 from segpixel.profiles.journal import JournalFile, JournalFull, decode_batch, encode_batch, orphans
 
 log = logging.getLogger("segpixel.writer")
@@ -42,7 +43,7 @@ class _Replay:
         self.journal = journal
         self.own = own
         self.offset = 0
-        self.pending = sum(len(decode_batch(p)) for p, _ in journal.records())
+        self.pending = sum(len(decode_batch(p)[0]) for p, _ in journal.records())
 
 
 def _read_records(replay: _Replay, limit: int) -> list[tuple[bytes, int]]:
@@ -77,6 +78,9 @@ class GroupCommitWriter:
         self.store_up = True
         self.last_error: str | None = None
         self._pending: list[tuple[Mutation, asyncio.Future[Stored]]] = []
+        # Every batch is named (writer, seq) so a store never applies one twice (base.py).
+        self._writer_id = uuid.uuid4().hex[:16]
+        self._seq = 0
         self._work = asyncio.Event()
         self._replays: list[_Replay] = []
         self._own: JournalFile | None = None
@@ -177,10 +181,12 @@ class GroupCommitWriter:
 
     async def _write(self, mutations: Sequence[Mutation]) -> Stored:
         self._m_batch_size.observe(len(mutations))
+        self._seq += 1
+        token = BatchToken(self._writer_id, self._seq)
         if self.store_up and not self.journal_depth:
             started = time.perf_counter()
             try:
-                await asyncio.wait_for(self.store.apply(mutations), self.store_timeout)
+                await asyncio.wait_for(self.store.apply(mutations, token), self.store_timeout)
             except (StoreUnavailable, TimeoutError) as exc:
                 self._mark_down(exc)
             except Exception as exc:  # a bug or an unforeseen driver error: keep the writes
@@ -190,13 +196,13 @@ class GroupCommitWriter:
                 self._m_latency.observe(time.perf_counter() - started)
                 self._count(Stored.STORE, len(mutations))
                 return Stored.STORE
-        await self._journal(mutations)
+        await self._journal(mutations, token)
         self._count(Stored.JOURNAL, len(mutations))
         return Stored.JOURNAL
 
-    async def _journal(self, mutations: Sequence[Mutation]) -> None:
+    async def _journal(self, mutations: Sequence[Mutation], token: BatchToken) -> None:
         own = self._own
-        payload = encode_batch(mutations)
+        payload = encode_batch(mutations, token)
         if own is None or own.size() + len(payload) > self.journal_max_bytes:
             self._count_lost(len(mutations))
             raise WriteLost("the journal is full")
@@ -222,9 +228,9 @@ class GroupCommitWriter:
                 replay.pending = 0
                 continue
             for payload, next_offset in records:
-                batch = decode_batch(payload)
+                batch, token = decode_batch(payload)
                 try:
-                    await asyncio.wait_for(self.store.apply(batch), self.store_timeout)
+                    await asyncio.wait_for(self.store.apply(batch, token), self.store_timeout)
                 except Exception as exc:  # the record stays in the journal for the next try
                     self._mark_down(exc)
                     return

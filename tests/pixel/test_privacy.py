@@ -1,0 +1,266 @@
+"""Consent and privacy (SPEC §3.5; opted-out users §3.2): what is stored, what cookie is set, what
+is erased — over real HTTP on both profile stores."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+
+from tests.helpers import ADMIN_PASSWORD, ApiClient, error_of
+from tests.pixel.conftest import (
+    TC_STRINGS,
+    Browser,
+    Pixel,
+    ServerFactory,
+    assert_gif,
+    membership,
+    warning_of,
+)
+from tests.pixel.test_chained import script_urls
+from tests.pixel.test_identity import cookie_attrs
+
+
+def stored_segments(px: Pixel, browser: Browser, member: dict[str, Any]) -> list[int]:
+    """The browser's segments of that member, as `/cookie` shows them (no side effects)."""
+    response = px.cookie_view(browser, member)
+    assert response.status_code == 200, response.text
+    return [s["id"] for s in response.json()["segments"]]
+
+
+def test_consent_0_stores_nothing_and_sets_no_cookie(px: Pixel, acme) -> None:
+    sid = acme["segment"]["id"]
+    browser = px.browser()
+    response = browser.seg(f"add={sid}&consent=0")
+    assert_gif(response)
+    assert "set-cookie" not in response.headers
+    assert "consent" in warning_of(response)
+    assert browser.uid is None
+
+    # a returning user: consent=0 adds nothing and does not refresh the cookie
+    browser.seg(f"add={sid}")
+    uid = browser.uid
+    other = px.segment(acme["member"]["id"], "Other")["id"]
+    px.sync()
+    response = browser.seg(f"add={other}&consent=0")
+    assert_gif(response)
+    assert "set-cookie" not in response.headers
+    assert browser.uid == uid
+    assert stored_segments(px, browser, acme["member"]) == [sid]
+    body = browser.debug(f"add={other}&consent=0")
+    assert body["user_id"] is None and body["memberships"] == []
+    assert stored_segments(px, browser, acme["member"]) == [sid]
+
+
+def test_consent_1_and_gdpr_0_or_absent_are_allowed(px: Pixel, acme) -> None:
+    sid = acme["segment"]["id"]
+    for query in (f"add={sid}&consent=1", f"add={sid}&gdpr=0", f"add={sid}"):
+        browser = px.browser()
+        assert_gif(browser.seg(query))
+        assert browser.uid is not None
+        assert stored_segments(px, browser, acme["member"]) == [sid], query
+
+
+def test_gdpr_1_needs_a_tc_string_granting_purpose_1(px: Pixel, acme) -> None:
+    sid, member = acme["segment"]["id"], acme["member"]
+    refused = {
+        "no string": "gdpr=1",
+        "empty string": "gdpr=1&gdpr_consent=",
+        "not a TC string": "gdpr=1&gdpr_consent=hello-world",
+        "purpose 1 refused": f"gdpr=1&gdpr_consent={TC_STRINGS['p1_not_consented']}",
+        "reject all": f"gdpr=1&gdpr_consent={TC_STRINGS['no_consent_at_all']}",
+    }
+    for why, query in refused.items():
+        browser = px.browser()
+        response = browser.seg(f"add={sid}&{query}")
+        assert_gif(response)
+        assert "set-cookie" not in response.headers, why
+        assert warning_of(response), why
+        assert browser.uid is None, why
+
+    for fixture in ("p1_vendor755_consent", "vendor_absent", "range_long_run"):
+        browser = px.browser()
+        response = browser.seg(f"add={sid}&gdpr=1&gdpr_consent={TC_STRINGS[fixture]}")
+        assert_gif(response)
+        assert browser.uid is not None, fixture
+        assert stored_segments(px, browser, member) == [sid], fixture
+
+
+def test_with_a_vendor_id_the_string_must_grant_that_vendor(
+    px: Pixel, extra_servers: ServerFactory
+) -> None:
+    server = extra_servers.start(tcf_vendor_id=755)
+    m = px.member()
+    sid = px.segment(m["id"])["id"]
+    px.sync(server)
+    cases = {
+        "p1_vendor755_consent": True,
+        "legitimate_interests": True,  # purpose 1 consented, vendor 755 consented
+        "vendor_absent": False,  # purpose 1 consented, vendor 755 not
+        "range_large_ids": False,
+        "p1_not_consented": False,  # vendor 755 consented, purpose 1 not
+        "publisher_restrictions": False,  # the publisher disallows purpose 1 for vendor 755
+    }
+    for fixture, stores in cases.items():
+        browser = px.browser(server)
+        response = browser.seg(f"add={sid}&gdpr=1&gdpr_consent={TC_STRINGS[fixture]}")
+        assert_gif(response)
+        assert (browser.uid is not None) is stores, fixture
+        assert ("set-cookie" in response.headers) is stores, fixture
+        if stores:
+            assert membership(browser.debug(""), sid) is not None, fixture
+        else:
+            assert "755" in warning_of(response) or "purpose" in warning_of(response), fixture
+
+
+# -- opt-out / opt-in -----------------------------------------------------------------------------
+
+
+def test_optout_sets_minus_one_deletes_the_profile_and_stores_nothing_later(px: Pixel) -> None:
+    m = px.member()
+    pb = f"https://pb-{secrets.token_hex(3)}.example/p.gif"
+    sid = px.segment(
+        m["id"], max_usersync_pixels=1, piggyback_pixels=[{"url": pb, "pixel_type": "img"}]
+    )["id"]
+    plain = px.segment(m["id"], "Plain")["id"]
+    px.usersync(m["id"], f"https://sync-{secrets.token_hex(3)}.example/?u=${{UID}}", "p")
+    px.sync()
+    browser = px.browser()
+    browser.seg(f"t=1&add={sid}")  # JS: the usersync fires (an image would take the piggyback)
+    browser.seg(f"add={plain}:3")
+    uid = browser.uid
+    browser.get("/setuid?partner=dsp&uid=D1")
+    assert stored_segments(px, browser, m) == [sid, plain]
+    assert px.read_store(uid).partner_syncs  # synced with the partner
+
+    response = browser.get("/optout")
+    assert response.status_code == 200
+    name, value, attrs = cookie_attrs(response.headers["set-cookie"])
+    assert (name, value) == ("uuid2", "-1")
+    assert int(attrs["max-age"]) >= 365 * 86_400  # long-lived
+    assert attrs["path"] == "/"
+    assert browser.uid == "-1"
+    deleted = px.read_store(uid)  # the whole profile is deleted
+    assert (deleted.memberships, deleted.partner_syncs, deleted.partner_uids) == ((), {}, {})
+
+    # later pixels store nothing, fire nothing, and still answer a pixel
+    response = browser.seg(f"add={plain}")
+    assert_gif(response)
+    assert "set-cookie" not in response.headers
+    response = browser.seg(f"add={sid}")  # a piggyback is due: not for an opted-out user
+    assert_gif(response)
+    assert script_urls(browser.seg(f"t=1&add={sid}")) == ([], [])
+    body = browser.debug(f"add={sid},{plain}")
+    assert body["user_id"] is None and body["memberships"] == []
+    assert all(not c["fired"] for c in body["chained"]), body["chained"]
+    assert browser.uid == "-1"
+    view = px.cookie_view(browser, m).json()
+    assert view["opted_out"] is True and view["segments"] == []
+    assert px.read_store(uid).memberships == ()
+
+    # /optin clears the mark; the next pixel gives a new id
+    response = browser.get("/optin")
+    assert response.status_code == 200
+    name, value, attrs = cookie_attrs(response.headers["set-cookie"])
+    assert name == "uuid2" and value == "" and attrs["max-age"] == "0"
+    assert browser.uid is None
+    assert_gif(browser.seg(f"add={plain}"))
+    assert browser.uid not in (None, "-1", uid)
+    assert stored_segments(px, browser, m) == [plain]
+
+
+def test_optout_without_a_cookie(px: Pixel, acme) -> None:
+    browser = px.browser()
+    response = browser.get("/optout")
+    assert response.status_code == 200 and browser.uid == "-1"
+    response = browser.seg(f"add={acme['segment']['id']}")
+    assert_gif(response)
+    assert browser.uid == "-1"
+
+
+def test_optout_marks_the_cookie_secure_over_https(px: Pixel) -> None:
+    response = px.browser().get("/optout", headers={"X-Forwarded-Proto": "https"})
+    _, value, attrs = cookie_attrs(response.headers["set-cookie"])
+    assert value == "-1" and "secure" in attrs and attrs["samesite"] == "None"
+
+
+# -- DELETE /user-data -----------------------------------------------------------------------------
+
+
+def test_delete_user_data_admin_erases_all_member_user_only_its_own(px: Pixel) -> None:
+    a, b = px.member("A"), px.member("B")
+    sa = px.segment(a["id"], "A1")["id"]
+    sa2 = px.segment(a["id"], "A2")["id"]
+    sb = px.segment(b["id"], "B1")["id"]
+    px.sync()
+    tag = secrets.token_hex(3)
+    px.api.ok(
+        "POST",
+        "/user",
+        {
+            "user": {
+                "username": f"a-{tag}",
+                "password": ADMIN_PASSWORD,
+                "role": "member",
+                "member_id": a["id"],
+            }
+        },
+    )
+    member_api = ApiClient(httpx.Client(base_url=px.base_url, timeout=30))
+    member_api = member_api.login(f"a-{tag}", ADMIN_PASSWORD)
+    try:
+        browser = px.browser()
+        browser.seg(f"add={sa},{sa2},{sb}")
+        uid = browser.uid
+
+        out = member_api.ok("DELETE", f"/user-data?id={uid}")
+        assert out["segments_removed"] == 2
+        assert stored_segments(px, browser, a) == []
+        assert stored_segments(px, browser, b) == [sb]  # another member's data is not its own
+
+        browser.seg(f"add={sa}")
+        px.api.ok("DELETE", f"/user-data?id={uid}")
+        assert stored_segments(px, browser, a) == []
+        assert stored_segments(px, browser, b) == []
+        assert px.read_store(uid).memberships == ()
+
+        # the browser keeps its cookie and can be added again
+        browser.seg(f"add={sb}")
+        assert stored_segments(px, browser, b) == [sb]
+
+        anonymous = httpx.delete(f"{px.base_url}/user-data?id={uid}", timeout=10)
+        error_of(anonymous, 401, "NOAUTH")
+        assert stored_segments(px, browser, b) == [sb]
+    finally:
+        member_api.client.close()
+
+
+def test_delete_user_data_refuses_an_advertiser_user(px: Pixel) -> None:
+    m = px.member()
+    sid = px.segment(m["id"])["id"]
+    adv = px.api.make_advertiser(m["id"])
+    px.sync()
+    tag = secrets.token_hex(3)
+    px.api.ok(
+        "POST",
+        "/user",
+        {
+            "user": {
+                "username": f"adv-{tag}",
+                "password": ADMIN_PASSWORD,
+                "role": "advertiser",
+                "member_id": m["id"],
+                "advertiser_id": adv["id"],
+            }
+        },
+    )
+    client = httpx.Client(base_url=px.base_url, timeout=30)
+    try:
+        adv_api = ApiClient(client).login(f"adv-{tag}", ADMIN_PASSWORD)
+        browser = px.browser()
+        browser.seg(f"add={sid}")
+        error_of(adv_api.delete(f"/user-data?id={browser.uid}"), 403, "UNAUTH")
+        assert stored_segments(px, browser, m) == [sid]
+    finally:
+        client.close()

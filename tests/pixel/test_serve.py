@@ -1,0 +1,104 @@
+"""The same pixel through `segpixel serve` (granian, the production server) in a subprocess, on
+both profile stores: the robustness rows of SPEC §3.2/§3.3 depend on the HTTP server in front."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import ServerProcess
+from tests.helpers import ApiClient
+from tests.pixel.conftest import REDIS_URL, RUN_PREFIX, assert_gif, delete_prefix
+from tests.pixel.test_identity import cookie_attrs
+
+
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, dict]]:
+    root: Path = tmp_path_factory.mktemp(f"serve-{request.param}")
+    env = {
+        "SEGPIXEL_CATALOG_URL": f"sqlite:///{root / 'catalog.db'}",
+        "SEGPIXEL_CATALOG_POLL_SECONDS": "0.1",
+    }
+    prefix = f"{RUN_PREFIX}serve:"
+    if request.param == "redis":
+        request.getfixturevalue("redis_client")  # fails with a sentence when Redis is down
+        env |= {"SEGPIXEL_PROFILE_URL": REDIS_URL, "SEGPIXEL_REDIS_PREFIX": prefix}
+    server = ServerProcess(env, root / "data")
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+            api = ApiClient(http).login()
+            member = api.make_member("Served")
+            pb = f"https://pb-{secrets.token_hex(3)}.example/p.gif"
+            plain = api.make_segment(f"member_id={member['id']}", "Plain")
+            piggy = api.make_segment(
+                f"member_id={member['id']}",
+                "Piggy",
+                piggyback_pixels=[{"url": pb, "pixel_type": "img"}],
+            )
+        ids = {"plain": plain["id"], "piggy": piggy["id"], "pb": pb, "member": member}
+        for _ in range(100):  # the last segment made is in the pixel's snapshot
+            url = f"{server.base_url}/seg?add={piggy['id']}&debug=1"
+            if httpx.get(url, timeout=5).json()["items"][0]["accepted"]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the served pixel never saw the new segments")
+        yield server, ids
+    finally:
+        server.stop()
+        if request.param == "redis":
+            client = redis.Redis.from_url(REDIS_URL)
+            delete_prefix(client, prefix)
+            client.close()
+
+
+def test_served_pixel_robustness(served: tuple[ServerProcess, dict]) -> None:
+    server, ids = served
+    with httpx.Client(base_url=server.base_url, timeout=15, follow_redirects=False) as browser:
+        response = browser.get(f"/seg?add={ids['plain']}")
+        assert_gif(response)
+        name, uid, attrs = cookie_attrs(response.headers["set-cookie"])
+        assert name == "uuid2" and uid.isdigit()
+        assert attrs["max-age"] == "15552000" and attrs["path"] == "/" and "httponly" in attrs
+        assert browser.cookies.get("uuid2") == uid
+
+        again = browser.get(f"/seg?add={ids['plain']}")
+        assert cookie_attrs(again.headers["set-cookie"])[1] == uid
+
+        hop = browser.get(f"/seg?add={ids['piggy']}")
+        assert hop.status_code == 302 and hop.headers["location"] == ids["pb"]
+
+        member = ids["member"]
+        view = browser.get(f"/cookie?member_id={member['id']}&dongle={member['dongle']}").json()
+        assert view["user_id"] == uid
+        assert sorted(s["id"] for s in view["segments"]) == sorted([ids["plain"], ids["piggy"]])
+        assert view["segments"][0]["count"] in (1, 2)
+
+    secure = httpx.get(f"{server.base_url}/seg", headers={"X-Forwarded-Proto": "https"})
+    _, _, attrs = cookie_attrs(secure.headers["set-cookie"])
+    assert attrs["samesite"] == "None" and "secure" in attrs
+
+    garbage = secrets.token_urlsafe(1536)[:2048].ljust(2048, "~")
+    response = httpx.get(
+        f"{server.base_url}/seg?add={ids['plain']}",
+        headers={"Cookie": f"uuid2={garbage}"},
+        timeout=15,
+    )
+    assert_gif(response)
+    assert cookie_attrs(response.headers["set-cookie"])[1].isdigit()
+
+    response = httpx.get(
+        f"{server.base_url}/seg?add={ids['plain']}&junk={'x' * 16 * 1024}", timeout=15
+    )
+    assert_gif(response)
+
+    health = httpx.get(f"{server.base_url}/health", timeout=5).json()
+    assert health["status"] == "ok" and health["journal"]["depth"] == 0
