@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import os
 
 import orjson
 
@@ -95,6 +96,7 @@ class HealthHandler:
                 "error": snapshot.last_error,
             },
             "journal": {"depth": writer.journal_depth},
+            "worker": os.getpid(),
         }
         status = 200 if rt.started else 503
         await respond(send, status, [NO_STORE, JSON_TYPE], orjson.dumps(body))
