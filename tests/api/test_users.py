@@ -259,3 +259,11 @@ def test_admin_cannot_delete_itself(api):
     error_of(admin.delete(f"/user?id={me['id']}"), 409, "INTEGRITY")
     assert admin.ok("GET", f"/user?id={me['id']}")["user"]["username"] == "admin"
     assert admin.get("/auth").status_code == 200
+
+
+def test_null_username_or_role_in_a_put_is_syntax(api):
+    # Found by the API fuzzer (tests/fuzz): PUT /user with "username": null answered 500.
+    admin = api.login()
+    for field in ("username", "role"):
+        sentence = error_of(admin.put("/user?id=1", {"user": {field: None}}), 400, "SYNTAX")
+        assert field in sentence

@@ -136,3 +136,9 @@ def test_password_length(length: int, ok: bool) -> None:
         assert errors == []
     else:
         assert errors == [("password", f"password must be 8 to 256 characters (got {length})")]
+
+
+def test_a_null_username_is_an_error_not_a_crash() -> None:
+    # Found by the API fuzzer: PUT /user {"user": {"username": null}} answered 500.
+    errors = user_errors(UserDraft(username=None, role="admin"))  # type: ignore[arg-type]
+    assert [e.field for e in errors] == ["username"]

@@ -23,7 +23,7 @@ class UserDraft:
 
 def user_errors(draft: UserDraft) -> list[FieldError]:
     errors: list[FieldError] = []
-    if not USERNAME_RE.fullmatch(draft.username):
+    if not draft.username or not USERNAME_RE.fullmatch(draft.username):
         errors.append(
             field_error(
                 "username",
