@@ -82,7 +82,12 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(
-    url: str, duration: int, connections: int, env: dict[str, str], delay_ms: float = 0
+    url: str,
+    duration: int,
+    connections: int,
+    env: dict[str, str],
+    delay_ms: float = 0,
+    script: Path = HERE / "pixel_mix.lua",
 ) -> Load:
     cmd = [
         "wrk",
@@ -93,7 +98,7 @@ def wrk(
         "--timeout",
         "5s",
         "-s",
-        str(HERE / "pixel_mix.lua"),
+        str(script),
         url,
     ]
     out = subprocess.run(
@@ -276,6 +281,9 @@ def redis_memory_per_user(url: str, users: int = 20_000, segments: int = 5) -> d
 
     before = client.info("memory")["used_memory"]
     asyncio.run(fill())
+    # Profiles only: the load log and counters (per segment, not per user) are not this figure.
+    for key in client.scan_iter(match=f"{prefix}l[:{{]*", count=10_000):
+        client.delete(key)
     after = client.info("memory")["used_memory"]
     sample = [
         k

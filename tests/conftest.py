@@ -19,6 +19,7 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy import delete, text, update
+from sqlalchemy.exc import OperationalError
 
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.migrate import upgrade
@@ -110,8 +111,24 @@ def catalog(catalog_url: str, admin_hash: str) -> Iterator[Catalog]:
     catalog.dispose()
 
 
-def wipe(catalog: Catalog) -> None:
-    """Empty every table (ids restart) and move the catalog version so watchers reload."""
+def wipe(catalog: Catalog, attempts: int = 5) -> None:
+    """Empty every table (ids restart) and move the catalog version so watchers reload.
+
+    On PostgreSQL a running server's snapshot load holds share locks on some tables while it
+    reads the next, and TRUNCATE takes its exclusive locks one table at a time: the two can
+    deadlock, and PostgreSQL then aborts one of them. The snapshot retries on its own; so does this.
+    """
+    for attempt in range(attempts):
+        try:
+            _wipe(catalog)
+            return
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
+def _wipe(catalog: Catalog) -> None:
     with catalog.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             names = ", ".join(

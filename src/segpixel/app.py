@@ -26,4 +26,5 @@ def create_app(
     runtime = EdgeRuntime(settings, catalog, clock, id_factory)
     api = create_api(settings, catalog, clock, runtime)
     # The body limit guards the API; the hot paths are GETs whose bodies are never read.
-    return EdgeApp(BodyLimit(JsonBodies(api), settings.max_body_bytes), runtime)
+    uploads = {"/batch-segment": settings.batch_max_bytes}
+    return EdgeApp(BodyLimit(JsonBodies(api), settings.max_body_bytes, uploads), runtime)

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from segpixel.cli_jobs import batch_app, report_app
 from segpixel.settings import ENV_PREFIX, Settings, describe_settings
 
 console = Console()
@@ -33,6 +34,8 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(member_app, name="member")
 app.add_typer(advertiser_app, name="advertiser")
 app.add_typer(user_app, name="user")
+app.add_typer(report_app, name="report")
+app.add_typer(batch_app, name="batch")
 
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help=f"Data folder [env: {ENV_PREFIX}DATA_DIR]")

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body the API accepts (413 beyond)."
     )
+    batch_max_bytes: int = Field(
+        1 << 30,
+        ge=1024,
+        description="Largest batch upload in bytes; the file is streamed to the data folder as "
+        "it arrives.",
+    )
     cookie_name: str = Field(
         "uuid2", pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Name of the identity cookie."
     )

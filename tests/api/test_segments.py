@@ -31,6 +31,8 @@ SEGMENT_FIELDS = {
     "querystring_mapping",
     "querystring_mapping_key_value",
     "last_modified",
+    "active_users_24h",  # quick stats (api/quick_stats.py)
+    "daily_loads",
 }
 LAST_MODIFIED_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 IMG = {"url": "https://sync.example.com/p.gif", "pixel_type": "img"}

@@ -317,10 +317,12 @@ class AdminApi(ApiClient):
 
     def request(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
         self.token = self.token or self._tokens.get(str(self.client.base_url)) or self._login()
-        response = super().request(method, path, body, **dict(kw))
+        headers = kw.pop("headers", {})
+        # A fresh headers dict each time: ApiClient writes the token into the one it is given.
+        response = super().request(method, path, body, **kw, headers=dict(headers))
         if response.status_code == 401:
             self.token = self._login()
-            response = super().request(method, path, body, **dict(kw))
+            response = super().request(method, path, body, **kw, headers=dict(headers))
         return response
 
 

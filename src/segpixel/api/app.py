@@ -14,14 +14,24 @@ from segpixel.api.envelope import install_error_handlers
 from segpixel.api.routes import (
     advertisers,
     auth,
+    batch_segments,
+    bidder,
+    creatives,
+    line_items,
     members,
+    placements,
+    publishers,
+    reports,
     segments,
+    sites,
     user_data,
     users,
     usersync_pixels,
 )
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.users import TokenStore
+from segpixel.console.app import create_console
+from segpixel.console.urls import PREFIX as CONSOLE_PREFIX
 from segpixel.settings import Settings
 
 if TYPE_CHECKING:  # the API reads the worker's runtime; it never builds one
@@ -57,4 +67,12 @@ def create_api(
     install_error_handlers(app)
     for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):
         app.include_router(module.router)
+    for module in (publishers, sites, placements, creatives, line_items, bidder):
+        app.include_router(module.router)
+    for module in (reports, batch_segments):
+        app.include_router(module.router)
+    if runtime is not None:  # reports and uploads still running stop before the stores close
+        runtime.stoppers.append(app.state.api.background.stop)
+    # The web console: the same process, users and catalog, its own HTML error pages.
+    app.mount(CONSOLE_PREFIX, create_console(app.state.api))
     return app

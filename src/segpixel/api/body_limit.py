@@ -13,19 +13,24 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Pure ASGI: checks Content-Length up front and counts chunked bodies as they stream."""
+    """Pure ASGI: checks Content-Length up front and counts chunked bodies as they stream.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    `per_path` gives some paths a limit of their own (file uploads, which are streamed to disk).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await self._refuse(send)
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await self._refuse(send, limit)
                 return
         received = 0
         started = False
@@ -36,7 +41,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     too_large = True
                     raise BodyTooLarge
             return message
@@ -51,15 +56,15 @@ class BodyLimit:
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counting_receive, tracking_send)
         if too_large and not started:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "response": {
                     "status": "error",
                     "error_id": "SYNTAX",
-                    "error": f"the request body is larger than {self.max_bytes} bytes",
+                    "error": f"the request body is larger than {limit} bytes",
                     "error_code": "body_too_large",
                 }
             }

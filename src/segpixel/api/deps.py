@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from segpixel.api.background import Background
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.repo import Repo
 from segpixel.catalog.users import TokenStore
@@ -33,6 +34,7 @@ class ApiState:
     tokens: TokenStore
     clock: Callable[[], float]
     runtime: Any = None  # the worker's EdgeRuntime: profile store and writer, when serving pixels
+    background: Background = field(default_factory=Background)  # reports, batch uploads
 
 
 def api_state(request: Request) -> ApiState:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from segpixel.console.urls import PREFIX as CONSOLE_PREFIX
+
 RELABELLED = (b"", b"application/x-www-form-urlencoded")
 
 
@@ -18,7 +20,12 @@ class JsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+        # The console's HTML forms really are form-encoded: only the API's bodies are relabelled.
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("POST", "PUT", "PATCH")
+            and not scope["path"].startswith(CONSOLE_PREFIX + "/")
+        ):
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
             if content_type.split(b";")[0].strip().lower() in RELABELLED:

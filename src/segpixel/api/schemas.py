@@ -133,3 +133,77 @@ class Credentials(Shape):
 
 class AuthBody(Shape):
     auth: Credentials
+
+
+# -- inventory and buyers (SPEC §1.5, §7); the rules live in segpixel.domain -----------------
+
+
+class InventoryIn(Shape):
+    member_id: Id | None = None
+    name: str | None = None
+    state: State | None = None
+
+
+class PublisherBody(Shape):
+    publisher: InventoryIn
+
+
+class SiteIn(InventoryIn):
+    publisher_id: Id | None = None
+
+
+class SiteBody(Shape):
+    site: SiteIn
+
+
+class PlacementIn(InventoryIn):
+    site_id: Id | None = None
+
+
+class PlacementBody(Shape):
+    placement: PlacementIn
+
+
+class CreativeSegmentIn(Shape):
+    id: Id
+    action: str  # add_on_view | add_on_click: checked by the domain, which names the rule
+
+
+class CreativeIn(Shape):
+    member_id: Id | None = None
+    advertiser_id: Id | None = None
+    name: str | None = None
+    state: State | None = None
+    width: Int | None = None
+    height: Int | None = None
+    content: str | None = None
+    media_url: str | None = None
+    click_url: str | None = None
+    segments: list[CreativeSegmentIn] | None = Field(None, max_length=1000)
+
+
+class CreativeBody(Shape):
+    creative: CreativeIn
+
+
+class LineItemIn(Shape):
+    member_id: Id | None = None
+    advertiser_id: Id | None = None
+    name: str | None = None
+    state: State | None = None
+    priority: Int | None = None
+    weight: Int | None = None
+    creatives: list[Id | IdRef] | None = Field(None, max_length=1000)  # ids or {"id": N}
+    profile: dict[str, Any] | None = None  # SPEC §7: read and checked by domain.targeting_rules
+
+
+class LineItemBody(Shape):
+    line_item: LineItemIn = Field(alias="line-item")
+
+
+class EvaluateBody(Shape):
+    """POST /targeting/evaluate: a profile (or a stored line item's) against one user."""
+
+    user_id: Int | str  # our user id; a string keeps 64-bit ids exact in JavaScript clients
+    profile: dict[str, Any] | None = None
+    line_item_id: Id | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, false, func, select
 
 from segpixel.catalog.repo import Repo, fmt_time
-from segpixel.catalog.tables import Advertiser, Segment, User
+from segpixel.catalog.tables import Advertiser, Creative, LineItem, Segment, User
 from segpixel.domain.advertisers import AdvertiserDraft, advertiser_errors
 from segpixel.domain.errors import raise_if_any
 from segpixel.errors import Conflict, Forbidden
@@ -77,15 +77,18 @@ class AdvertiserRepo(Repo[Advertiser]):
 
     def delete(self, row: Advertiser) -> None:
         self._require_manager(row.member_id)
-        for table, what in ((Segment, "segments"), (User, "users")):
+        movable = "delete them or move them to member level first"
+        for table, what, advice in (
+            (Segment, "segments", movable),
+            (User, "users", movable),
+            (Creative, "creatives", "delete them first"),  # a creative never changes owner
+            (LineItem, "line items", "delete them first"),
+        ):
             count = self.session.scalar(
                 select(func.count()).select_from(table).where(table.advertiser_id == row.id)
             )
             if count:
-                raise Conflict(
-                    f"advertiser {row.id} still has {count} {what}; delete them or move them "
-                    "to member level first"
-                )
+                raise Conflict(f"advertiser {row.id} still has {count} {what}; {advice}")
         self.session.delete(row)
         self.session.flush()
 

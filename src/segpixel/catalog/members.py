@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, false, func, select
 
 from segpixel.catalog.repo import Repo, fmt_time
-from segpixel.catalog.tables import Advertiser, Member, Segment, User, UsersyncPixel
+from segpixel.catalog.tables import Advertiser, Member, Publisher, Segment, User, UsersyncPixel
 from segpixel.domain.errors import raise_if_any
 from segpixel.domain.members import MemberDraft, member_errors, normalize_redirect_domains
 from segpixel.errors import Conflict, Forbidden
@@ -63,6 +63,7 @@ class MemberRepo(Repo[Member]):
             raise Forbidden("only an admin may delete members")
         for table, what in (
             (Advertiser, "advertisers"),
+            (Publisher, "publishers"),
             (Segment, "segments"),
             (UsersyncPixel, "usersync pixels"),
             (User, "users"),

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Select, String, cast, false, or_, select
 
 from segpixel.catalog.advertisers import AdvertiserRepo
+from segpixel.catalog.inventory import check_mapping_scope
 from segpixel.catalog.repo import Repo, fmt_time
+from segpixel.catalog.segment_use import segment_use
 from segpixel.catalog.tables import Segment
 from segpixel.domain.errors import ValidationFailed, field_error, raise_if_any
 from segpixel.domain.segments import (
@@ -129,6 +131,9 @@ class SegmentRepo(Repo[Segment]):
     def delete(self, row: Segment) -> None:
         if not self.principal.changes_segment(row.member_id, row.advertiser_id):
             raise Forbidden(f"you may not delete segment {row.id}: it is a member-level segment")
+        used_by = segment_use(self.session, row.id)
+        if used_by is not None:
+            raise Conflict(f"segment {row.id} is still used by {used_by}; change them first")
         self.session.delete(row)
         self.session.flush()
 
@@ -158,6 +163,7 @@ class SegmentRepo(Repo[Segment]):
         raise_if_any(segment_errors(draft))
         self.check_unique_code(draft.member_id, draft.code, segment_id)
         if draft.querystring_mapping is not None:
+            check_mapping_scope(self.session, draft.member_id, draft.querystring_mapping)
             others = select(Segment).where(Segment.member_id == draft.member_id)
             if segment_id is not None:
                 others = others.where(Segment.id != segment_id)

@@ -12,6 +12,7 @@ import logging
 
 from sqlalchemy import select
 
+from segpixel.catalog.ads_snapshot import load_ads
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.tables import CatalogVersion, Member, Segment, UsersyncPixel
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView, UsersyncView
@@ -60,12 +61,14 @@ def load_view(catalog: Catalog) -> CatalogView:
             partners.setdefault(row.member_id, []).append(
                 UsersyncView(row.id, row.member_id, row.url, row.pixel_type, row.priority)
             )
+        ads = load_ads(conn)
     return CatalogView(
         version=version,
         segments=segments,
         segments_by_code={(s.member_id, s.code): s for s in segments.values() if s.code},
         members=members,
         usersyncs={m: tuple(p) for m, p in partners.items()},
+        ads=ads,
     )
 
 

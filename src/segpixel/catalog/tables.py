@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -139,3 +139,108 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- inventory and buyers (SPEC §1.5): what ad calls name and what answers them -----------------
+
+
+class Publisher(Versioned, Base):
+    __tablename__ = "publishers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Site(Versioned, Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Placement(Versioned, Base):
+    __tablename__ = "placements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Creative(Versioned, Base):
+    __tablename__ = "creatives"
+    __table_args__ = (Index(None, "member_id", "advertiser_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    advertiser_id: Mapped[int] = mapped_column(ForeignKey("advertisers.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text)
+    click_url: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+    segment_links: Mapped[list[CreativeSegment]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="CreativeSegment.segment_id"
+    )
+
+
+class CreativeSegment(Versioned, Base):
+    """A creative's segment actions (add_on_view / add_on_click); the FK keeps a segment a
+    creative adds from being deleted."""
+
+    __tablename__ = "creative_segments"
+    creative_id: Mapped[int] = mapped_column(
+        ForeignKey("creatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), primary_key=True, index=True)
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class LineItem(Versioned, Base):
+    __tablename__ = "line_items"
+    __table_args__ = (Index(None, "member_id", "advertiser_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    advertiser_id: Mapped[int] = mapped_column(ForeignKey("advertisers.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    weight: Mapped[int | None] = mapped_column(Integer)
+    profile: Mapped[dict | None] = mapped_column(JSON)  # SPEC §7, as targeting_rules writes it
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+    creative_links: Mapped[list[LineItemCreative]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="LineItemCreative.creative_id"
+    )
+    segment_links: Mapped[list[LineItemSegment]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class LineItemCreative(Versioned, Base):
+    __tablename__ = "line_item_creatives"
+    line_item_id: Mapped[int] = mapped_column(
+        ForeignKey("line_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    creative_id: Mapped[int] = mapped_column(
+        ForeignKey("creatives.id"), primary_key=True, index=True
+    )
+
+
+class LineItemSegment(Versioned, Base):
+    """The segments a line item's profile names, kept beside the JSON so that the database
+    refuses to delete a targeted segment (and "who targets segment N" is one query)."""
+
+    __tablename__ = "line_item_segments"
+    line_item_id: Mapped[int] = mapped_column(
+        ForeignKey("line_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), primary_key=True, index=True)
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from segpixel.domain.ads_view import AdsView
 from segpixel.domain.segments import Piggyback
 
 
@@ -49,6 +50,7 @@ class CatalogView:
     members: dict[int, MemberView] = field(default_factory=dict)
     # active partners of each member, highest priority first
     usersyncs: dict[int, tuple[UsersyncView, ...]] = field(default_factory=dict)
+    ads: AdsView = field(default_factory=AdsView)  # placements, creatives, line items, QS mappings
     active_members: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:

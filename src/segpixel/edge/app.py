@@ -10,6 +10,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from segpixel.edge.adcall import TtjHandler, UtHandler
+from segpixel.edge.creative_adds import ClickHandler, ImpressionHandler
 from segpixel.edge.http import Receive, Scope, Send
 from segpixel.edge.privacy import OptInHandler, OptOutHandler
 from segpixel.edge.runtime import EdgeRuntime
@@ -29,6 +31,10 @@ def hot_paths(runtime: EdgeRuntime) -> dict[str, Handler]:
         "/getuid": GetUidHandler(runtime),
         "/setuid": SetUidHandler(runtime),
         "/mapuid": MapUidHandler(runtime),
+        "/ttj": TtjHandler(runtime),
+        "/ut": UtHandler(runtime),
+        "/it": ImpressionHandler(runtime),
+        "/ck": ClickHandler(runtime),
         "/cookie": CookieHandler(runtime),
         "/health": HealthHandler(runtime),
         "/metrics": MetricsHandler(runtime),

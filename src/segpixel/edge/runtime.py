@@ -1,4 +1,5 @@
-"""What the hot-path handlers share in one worker: catalog snapshot, profile store, writer, metrics.
+"""What the hot-path handlers share in one worker: catalog snapshot, profile store, writer, metrics
+(and the load counters' reader, for the API).
 
 Built once by `create_app`; started and stopped by the ASGI lifespan. Handlers receive it and read
 its attributes; nothing here is created per request.
@@ -11,7 +12,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ from segpixel.profiles.base import ProfileStore
 from segpixel.profiles.factory import make_profile_store
 from segpixel.profiles.writer import GroupCommitWriter
 from segpixel.settings import Settings
+from segpixel.stats.base import LoadStats
+from segpixel.stats.factory import make_load_stats
 
 log = logging.getLogger("segpixel.edge")
 
@@ -105,6 +108,11 @@ class EdgeRuntime:
             store_timeout=settings.store_timeout_ms / 1000,
             journal_max_bytes=settings.journal_max_bytes,
         )
+        self.stats: LoadStats = make_load_stats(
+            settings.profile_url or "", redis_prefix=settings.redis_prefix
+        )
+        # Work of this worker to stop before the stores close (the API's background jobs).
+        self.stoppers: list[Callable[[], Awaitable[None]]] = []
         self.cookies = CookiePolicy(
             settings.cookie_name, settings.cookie_secure, settings.cookie_domain
         )
@@ -121,6 +129,10 @@ class EdgeRuntime:
         except StoreUnavailable as exc:  # serve anyway: writes go to the journal until it is back
             log.error("profile store unavailable at start: %s", exc)
             self.writer.store_up = False
+        try:
+            await self.stats.open()
+        except StoreUnavailable as exc:  # reports and quick stats fail until it answers
+            log.error("load stats unavailable at start: %s", exc)
         await self.snapshot.start()
         await self.writer.start()
         self._tasks.append(asyncio.create_task(self._reclaim(), name="reclaim"))
@@ -129,12 +141,15 @@ class EdgeRuntime:
         self.started = True
 
     async def stop(self) -> None:
+        for stopper in self.stoppers:
+            await stopper()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.writer.stop()
         await self.snapshot.stop()
         await self.store.close()
+        await self.stats.close()
         self.catalog.dispose()
 
     async def read_profile(self, user_id: int) -> Profile | None:

@@ -24,13 +24,14 @@ def chain_script(fired: list[Chained]) -> bytes:
         return EMPTY
     imgs = [c.url for c in fired if c.pixel_type == "img"]
     scripts = [c.url for c in fired if c.pixel_type == "js"]
-    return TEMPLATE.format(imgs=_js_array(imgs), scripts=_js_array(scripts)).encode()
+    return TEMPLATE.format(imgs=js_literal(imgs), scripts=js_literal(scripts)).encode()
 
 
-def _js_array(urls: list[str]) -> str:
+def js_literal(value: object) -> str:
+    """A JSON value as a JavaScript literal that is safe inside a script."""
     # JSON is valid JavaScript; escape what could end a <script> block or a JS string early.
     return (
-        json.dumps(urls)
+        json.dumps(value)
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")

@@ -26,11 +26,15 @@ Redis 7.0 has no per-field TTL, so a Lua script applies each mutation server-sid
 has expired, writes what changed, and sets the key's EXPIREAT to the latest expiry it holds. A
 whole batch goes in one script call (its numbers packed in one binary argument), so the client
 packs one command per batch instead of one per mutation. The script mirrors
-`domain.profile.apply_add` / `apply_mutation`; the contract tests compare the two.
+`domain.profile.apply_add` / `apply_mutation`; the contract tests compare the two. The same
+call logs the batch's segment loads (one RPUSH, under the batch's marker), and a task folds the
+log into the load counters every second (stats/redis_log.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import struct
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
@@ -48,10 +52,13 @@ from segpixel.domain.profile import (
 )
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import BatchToken
+from segpixel.stats.redis_log import FOLD_LUA, LoadLogger, fold_all, log_key
 
 MARKER_KEPT_SECONDS = 30 * 86_400  # a journal replayed later than this could apply twice
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
+FOLD_SECONDS = 1.0
+log = logging.getLogger("segpixel.profiles")
 
 _SHORT = struct.Struct("<II")  # expires_at, added_at (count 1, no value)
 _SHORT_VALUE = struct.Struct("<III")  # expires_at, added_at, value (count 1)
@@ -60,15 +67,18 @@ _U32 = struct.Struct("<I")
 _WIDE = 1 << 31  # flag in `count`: earlier adds stored as u32 epoch minutes, not u16 offsets
 
 # KEYS[1]: the writer's marker, `{prefix}w:<writer>`, holding the last batch seq it applied.
-# KEYS[2…]: the users' hashes, one per mutation, in batch order (a user may appear twice).
+# KEYS[2]: the load log, `{prefix}l:log` (stats/redis_log.py).
+# KEYS[3…]: the users' hashes, one per mutation, in batch order (a user may appear twice).
 # ARGV[1]: the numbers of every mutation, little-endian u32, in batch order: at, #adds,
 #   (segment, expires_at, value or 0)…, #removes, segment…, #syncs, usersync id…, #partner ids.
 # ARGV[2]: the batch's seq in its writer's sequence (0: no token).
-# ARGV[3…]: the partner ids' strings, (partner, id)…, in batch order.
+# ARGV[3]: the batch's loads, as one log entry ('' when it has none).
+# ARGV[4…]: the partner ids' strings, (partner, id)…, in batch order.
 # A batch whose seq the marker already holds was applied (its reply was lost): it is skipped, so
 # replaying the journal never applies a batch twice.
 # One call applies a whole batch on a single Redis; with Redis Cluster, one call per mutation
-# (a script may only touch keys of one slot) — the same script either way.
+# (a script may only touch keys of one slot) — the same script either way, each call logging its
+# own loads.
 _LUA_CONSTANTS = (
     f"local KEPT = {RECENT_ADDS_KEPT}\n"
     f"local SYNC_KEPT, PUID_KEPT = {SYNC_KEPT_SECONDS}, {PARTNER_UID_KEPT_SECONDS}\n"
@@ -78,7 +88,7 @@ _LUA_CONSTANTS = (
 _APPLY_LUA = (
     _LUA_CONSTANTS
     + """
-local blob, pos, sarg = ARGV[1], 1, 3
+local blob, pos, sarg = ARGV[1], 1, 4
 local function u32()
   local v
   v, pos = struct.unpack('<I4', blob, pos)
@@ -215,9 +225,10 @@ if seq > 0 then
   local last = tonumber(redis.call('GET', KEYS[1]) or '0')
   if seq <= last then return -1 end
 end
-for k = 2, #KEYS do apply_user(KEYS[k]) end
+for k = 3, #KEYS do apply_user(KEYS[k]) end
+if #ARGV[3] > 0 then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 if seq > 0 then redis.call('SET', KEYS[1], seq, 'EX', MARKER_KEPT) end
-return #KEYS - 1
+return #KEYS - 2
 """
 )
 
@@ -300,15 +311,22 @@ class RedisProfileStore:
         self.timeout = timeout
         self._client: aioredis.Redis | None = None
         self._sha = ""
+        self._loads = LoadLogger(prefix)
+        self._folds: asyncio.Task[None] | None = None
 
     def key(self, user_id: int) -> str:
         return f"{self.prefix}{base62(user_id)}"
 
     async def open(self) -> None:
         self._client = make_client(self.url, self.timeout)
+        self._folds = asyncio.create_task(self._fold_loop(), name="redis-load-fold")
         self._sha = await self._call(self._client.script_load(_APPLY_LUA))
 
     async def close(self) -> None:
+        if self._folds is not None:
+            self._folds.cancel()
+            await asyncio.gather(self._folds, return_exceptions=True)
+            self._folds = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -319,9 +337,10 @@ class RedisProfileStore:
             return
         client = self._redis()
         marker = f"{self.prefix}w:{token.writer if token else '-'}"
-        keys = [marker, *(self.key(m.user_id) for m in batch)]
+        users = [self.key(m.user_id) for m in batch]
+        keys = [marker, log_key(self.prefix), *users]
         blob, strings = pack_batch(batch)
-        args = (blob, token.seq if token else 0, *strings)
+        args = (blob, token.seq if token else 0, self._loads.entry(batch, users), *strings)
         try:
             await self._call(client.evalsha(self._sha, len(keys), *keys, *args))
         except StoreUnavailable as exc:
@@ -360,6 +379,23 @@ class RedisProfileStore:
 
     async def reclaim(self, now: float, limit: int) -> int:
         return 0  # keys expire by themselves; the script prunes fields on every write
+
+    async def _fold_loop(self) -> None:
+        """Fold the load log into its counters every second (stats/redis_log.py)."""
+        fold = self._redis().register_script(FOLD_LUA)
+        entries_key = log_key(self.prefix)
+
+        async def run(entries: int) -> object:
+            return await fold(keys=[entries_key], args=[entries, self.prefix])
+
+        while True:
+            await asyncio.sleep(FOLD_SECONDS)
+            try:
+                await fold_all(run)
+            except (RedisError, OSError):
+                continue  # the store is down: the writer journals; the log waits
+            except Exception:  # never let the loop die: the log would only grow
+                log.exception("folding the load log failed")
 
     # -- plumbing ----------------------------------------------------------------------------
 

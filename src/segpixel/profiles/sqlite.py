@@ -5,6 +5,8 @@ connection, one transaction at a time, batches never interleave) and reads run o
 connection and thread. A batch is one BEGIN IMMEDIATE … COMMIT: the write lock is taken up front,
 so several processes sharing the file serialize instead of failing on a lock upgrade half way.
 The rules themselves come from `domain.profile.apply_mutation`; this module only loads and stores.
+The batch's segment loads are logged in the same transaction, and folded into their counters on
+the upkeep thread (stats/sqlite_log.py).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any, TypeVar
 from segpixel.domain.profile import RECENT_ADDS_KEPT, Membership, Mutation, Profile
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import BatchToken
+from segpixel.stats import sqlite_log as load_log
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the load log
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 CHECKPOINT_SECONDS = 1.0
@@ -142,6 +145,7 @@ class SqliteProfileStore:
         self._reader: ThreadPoolExecutor | None = None
         self._maintenance: ThreadPoolExecutor | None = None
         self._checkpoints: asyncio.Task[None] | None = None
+        self._loads = load_log.LoadRecorder(_sql_uid)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class SqliteProfileStore:
         self._maintenance = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-upkeep")
         self._rconn = await self._on(self._reader, self._connect)
         self._mconn = await self._on(self._maintenance, self._connect)
+        await self._on(self._maintenance, load_log.attach, self._mconn, self.path)
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
     async def close(self) -> None:
@@ -171,7 +176,8 @@ class SqliteProfileStore:
             self._wconn = None
 
     async def _checkpoint_loop(self) -> None:
-        """Copy the WAL back into the database now and then, off the loop (autocheckpoint off)."""
+        """Copy the WAL back into the database now and then, off the loop (autocheckpoint off);
+        fold the load log into its counters on the way."""
         while True:
             await asyncio.sleep(CHECKPOINT_SECONDS)
             try:
@@ -180,7 +186,10 @@ class SqliteProfileStore:
                 continue
 
     def _checkpoint(self) -> None:
-        self._conn(self._mconn).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        conn = self._conn(self._mconn)
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        load_log.fold_all(conn)  # (a fold that finds the counters busy waits for the next round)
+        load_log.trim(conn)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
@@ -208,6 +217,7 @@ class SqliteProfileStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            conn.execute(load_log.LOG)
             # Future migrations go here, keyed on `version`.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -271,6 +281,7 @@ class SqliteProfileStore:
                 conn.executemany(_UPSERT_SYNC, syncs)
             if partner_uids:
                 conn.executemany(_UPSERT_PARTNER_UID, partner_uids)
+            self._loads.record(conn, batch)
 
     def _read(self, user_id: int, now: float) -> Profile:
         conn = self._conn(self._rconn)
@@ -310,6 +321,7 @@ class SqliteProfileStore:
             deleted = conn.execute(_RECLAIM["memberships"], (now, limit)).rowcount
             conn.execute(_RECLAIM["partner_syncs"], (now - SYNC_KEPT_SECONDS, limit))
             conn.execute(_RECLAIM["partner_uids"], (now - PARTNER_UID_KEPT_SECONDS, limit))
+            load_log.prune(conn, now, limit)
         return deleted
 
     # -- plumbing ----------------------------------------------------------------------------

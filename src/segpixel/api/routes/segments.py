@@ -1,4 +1,8 @@
-"""`/segment`: the Segment Service (SPEC §2) — every read and write form of the reference."""
+"""`/segment`: the Segment Service (SPEC §2) — every read and write form of the reference.
+
+Every answer that holds segments adds their quick stats (api/quick_stats.py), so a segment has
+the same fields whichever verb returned it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep, page_for
 from segpixel.api.envelope import ok
 from segpixel.api.listing import one, page_of
 from segpixel.api.owners import one_of, resolve_member
+from segpixel.api.quick_stats import with_quick_stats
 from segpixel.api.schemas import SegmentBody
 from segpixel.catalog.advertisers import AdvertiserRepo
 from segpixel.catalog.segments import SegmentRepo, segment_out
@@ -22,7 +27,9 @@ CodeParam = Annotated[str | None, Query(max_length=50, description="Segment code
 
 
 @router.get(
-    "/segment", summary="Read segments: all you may see, by id(s), code, advertiser or search"
+    "/segment",
+    summary="Read segments: all you may see, by id(s), code, advertiser or search; each with its "
+    "quick stats (active_users_24h, daily_loads)",
 )
 def read_segments(
     caller: CallerDep,
@@ -38,16 +45,17 @@ def read_segments(
     with caller.repo(SegmentRepo) as repo:
         ids = parse_id_list("id", id) if id else None
         if ids and len(ids) == 1:
-            return one("segment", repo.get(ids[0]), segment_out)
+            return with_quick_stats(caller, one("segment", repo.get(ids[0]), segment_out))
         member = member_id or (caller.principal.member_id if code or advertiser_code else None)
         if code is not None and member is not None:
-            return one("segment", repo.by_code(member, code), segment_out)
+            answer = one("segment", repo.by_code(member, code), segment_out)
+            return with_quick_stats(caller, answer)
         if advertiser_code is not None:
             advertiser_id = _advertiser_by_code(repo, member, advertiser_code)
         stmt = repo.query(
             ids=ids, code=code, member_id=member_id, advertiser_id=advertiser_id, search=search
         )
-        return page_of(repo, stmt, page, "segments", segment_out)
+        return with_quick_stats(caller, page_of(repo, stmt, page, "segments", segment_out))
 
 
 @router.post("/segment", summary="Create a segment (member level, or advertiser level)")
@@ -73,7 +81,7 @@ def create_segment(
         if member is None and advertiser is not None:
             member = AdvertiserRepo(repo.session, repo.principal).get(advertiser).member_id
         row = repo.create(resolve_member(caller.principal, member), advertiser, fields)
-        return one("segment", row, segment_out)
+        return with_quick_stats(caller, one("segment", row, segment_out))
 
 
 @router.put(
@@ -90,7 +98,7 @@ def update_segment(
     with caller.repo(SegmentRepo) as repo:
         row = _target(repo, caller, id, code, member_id)
         row = repo.update(row, body.segment.model_dump(exclude_unset=True), append=append)
-        return one("segment", row, segment_out)
+        return with_quick_stats(caller, one("segment", row, segment_out))
 
 
 @router.delete("/segment", summary="Delete a segment")

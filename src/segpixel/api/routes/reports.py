@@ -1,0 +1,143 @@
+"""`/report`, `/report-download`: the segment loads report (SPEC §8), run as a job.
+
+`POST /report` checks the request and the caller's right to every segment it names, records the
+job and answers its `report_id` at once; the job runs in this worker and its result waits in the
+catalog (`GET /report?id=` says when it is ready, `GET /report-download?id=` hands it over, not
+enveloped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+from starlette.concurrency import run_in_threadpool
+
+from segpixel.api.deps import ApiState, CallerDep, IdParam
+from segpixel.api.envelope import ok
+from segpixel.catalog.jobs import INTERRUPTED, JobRepo, job_state, save_job
+from segpixel.catalog.repo import fmt_time
+from segpixel.catalog.tables import Job
+from segpixel.domain.errors import ValidationFailed, field_error
+from segpixel.domain.loads import utc_day
+from segpixel.domain.report_request import REPORT_TYPE, ReportRequest, parse_report
+from segpixel.errors import NotFound, SegpixelError, StoreUnavailable
+from segpixel.reporting.render import MEDIA_TYPES, render
+from segpixel.reporting.run import report, visible_segments
+
+router = APIRouter(tags=["report"])
+log = logging.getLogger("segpixel.jobs")
+EXAMPLE = {
+    "report": {
+        "report_type": REPORT_TYPE,
+        "columns": ["segment_id", "segment_name", "day", "total_loads", "daily_uniques"],
+        "report_interval": "last_7_days",
+        "filters": [{"segment_id": [1, 2]}],
+        "format": "csv",
+    }
+}
+# The job's own status → the reference's execution_status.
+EXECUTION = {"pending": "pending", "running": "pending", "ready": "ready", "error": "error"}
+
+
+@router.post("/report", summary="Request a segment loads report; answers its report_id")
+async def create_report(
+    caller: CallerDep,
+    body: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
+    member_id: IdParam = None,
+) -> dict[str, Any]:
+    state = caller.state
+    today = utc_day(state.clock())
+    request = parse_report(body, today)
+    if state.runtime is None:
+        raise StoreUnavailable("this server has no load counters to report on")
+
+    def prepare() -> tuple[dict[int, str], int]:
+        with caller.session() as session:
+            names = visible_segments(session, caller.principal, request.segment_ids, member_id)
+            member = member_id if member_id is not None else caller.principal.member_id
+            params = {"report_type": REPORT_TYPE, **request.as_params()}
+            job = JobRepo(session, caller.principal, "report").create(member, params)
+            return names, job.id
+
+    names, job_id = await run_in_threadpool(prepare)
+    state.background.start(_run(state, job_id, request, names, today), f"report-{job_id}")
+    return ok({"report_id": str(job_id)})
+
+
+async def _run(
+    state: ApiState, job_id: int, request: ReportRequest, names: Mapping[int, str], today: date
+) -> None:
+    try:
+        rows = await report(request, names, state.runtime.stats, today)
+        body = await asyncio.to_thread(render, rows, request.columns, request.format)
+        await asyncio.to_thread(
+            save_job,
+            state.catalog,
+            job_id,
+            status="ready",
+            result=body,
+            progress={"rows": len(rows)},
+        )
+    except asyncio.CancelledError:
+        save_job(state.catalog, job_id, status="error", error=INTERRUPTED)
+        raise
+    except Exception as exc:
+        message = exc.message if isinstance(exc, SegpixelError) else "an unexpected error"
+        if not isinstance(exc, SegpixelError):
+            log.exception("report %s failed", job_id)
+        await asyncio.to_thread(save_job, state.catalog, job_id, status="error", error=message)
+
+
+@router.get("/report", summary="A report's execution_status: pending, ready or error")
+def read_report(caller: CallerDep, id: IdParam = None) -> dict[str, Any]:
+    with caller.session() as session:
+        row = _job(session, caller, id)
+        status, error = job_state(row)
+        execution = EXECUTION.get(status, "error")
+        params = row.params
+        return ok(
+            {
+                "execution_status": execution,
+                "report": {
+                    "id": str(row.id),
+                    "report_type": REPORT_TYPE,
+                    "execution_status": execution,
+                    "columns": params.get("columns"),
+                    "report_interval": params.get("interval"),
+                    "start_date": params.get("first"),
+                    "end_date": params.get("last"),
+                    "format": params.get("format"),
+                    "row_count": (row.progress or {}).get("rows"),
+                    "error": error,
+                    "created_on": fmt_time(row.created_at),
+                    "url": f"report-download?id={row.id}",
+                },
+            }
+        )
+
+
+@router.get("/report-download", summary="The report itself: CSV or JSON, not enveloped")
+def download_report(caller: CallerDep, id: IdParam = None) -> Response:
+    with caller.session() as session:
+        row = _job(session, caller, id)
+        status, _ = job_state(row)
+        if status != "ready" or row.result is None:
+            raise NotFound(f"report {id} is not ready (execution_status {EXECUTION[status]})")
+        fmt = row.params.get("format", "csv")
+        filename = f"segment_load-{row.id}.{fmt}"
+        return Response(
+            row.result,
+            media_type=MEDIA_TYPES[fmt],
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+def _job(session: Any, caller: CallerDep, job_id: int | None) -> Job:
+    if job_id is None:
+        raise ValidationFailed([field_error("id", "is required: the report_id POST /report gave")])
+    return JobRepo(session, caller.principal, "report").get(job_id)

@@ -1,0 +1,60 @@
+"""OpenRTB 2.6 user data (SPEC §7): our member as a data provider in `user.data`.
+
+Per OpenRTB, ids and values are strings. The rest of the bid request passes through untouched;
+an earlier `user.data` entry of the same provider is replaced, so asking twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_USER_ID = 2**63 - 1
+
+
+def parse_user_id(value: Any) -> int | None:
+    """Our user id (the `uuid2` cookie's number) from a JSON number or a decimal string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_USER_ID else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+        return number if 0 < number <= MAX_USER_ID else None
+    return None
+
+
+def bid_request_user_id(request: dict[str, Any]) -> int | None:
+    """`user.id`, else `user.buyeruid`, when it is one of our user ids."""
+    user = request.get("user")
+    if not isinstance(user, dict):
+        return None
+    for key in ("id", "buyeruid"):
+        uid = parse_user_id(user.get(key))
+        if uid is not None:
+            return uid
+    return None
+
+
+def with_user_data(
+    request: dict[str, Any],
+    member_id: int,
+    member_name: str,
+    segments: list[tuple[int, int | None]],
+) -> dict[str, Any]:
+    """The bid request with `user.data` extended by our member's segments (id, value)."""
+    user = dict(request.get("user") or {})
+    provider = str(member_id)
+    earlier = user.get("data") if isinstance(user.get("data"), list) else []
+    data = [d for d in earlier if not (isinstance(d, dict) and d.get("id") == provider)]
+    data.append(
+        {
+            "id": provider,
+            "name": member_name,
+            "segment": [
+                {"id": str(sid)} if value is None else {"id": str(sid), "value": str(value)}
+                for sid, value in segments
+            ],
+        }
+    )
+    user["data"] = data
+    return {**request, "user": user}

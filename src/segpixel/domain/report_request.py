@@ -1,0 +1,263 @@
+"""The segment loads report request (SPEC §8): what may be asked, checked into a ReportRequest.
+
+Every rule broken is reported at once, each as a sentence that names its field. Decisions where
+the reference is silent:
+
+- Days are UTC. `last_48_hours` is yesterday and today (counts are kept by the day);
+  `last_7_days` is today and the six days before; `month_to_date` runs from the 1st to today.
+- `start_date` is included and `end_date` excluded, as in the reference's Report Service; both are
+  `YYYY-MM-DD` (a `HH:MM:SS` part must be midnight); at most MAX_DAYS days.
+- The dimension columns (segment_id, segment_name, day, month, source) group the rows; the rows
+  are those with at least one load.
+- Users are counted per segment and day / month, not per source: the uniques columns cannot be
+  split by `source`. Without a segment column they add up each segment's uniques.
+- `groups` (from the reference's examples) may name dimension columns, which group anyway;
+  `timezone` may only be UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from segpixel.domain.errors import FieldError, ValidationFailed, field_error
+
+REPORT_TYPE = "segment_load"
+DIMENSIONS = ("segment_id", "segment_name", "day", "month", "source")
+METRICS = ("total_loads", "daily_uniques", "monthly_uniques", "avg_daily_uniques")
+COLUMNS = DIMENSIONS + METRICS
+NEEDS = {"daily_uniques": "day", "monthly_uniques": "month", "avg_daily_uniques": "month"}
+INTERVALS = ("today", "yesterday", "last_48_hours", "last_7_days", "month_to_date")
+FORMATS = ("csv", "json")
+FIELDS = (
+    "report_type",
+    "columns",
+    "report_interval",
+    "start_date",
+    "end_date",
+    "filters",
+    "format",
+    "groups",
+    "timezone",
+)
+MAX_DAYS = 731
+MAX_SEGMENT_ID = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    columns: tuple[str, ...]
+    first: date  # the first day reported
+    last: date  # the last day reported (included)
+    segment_ids: tuple[int, ...] | None  # the filter; None: every segment the caller sees
+    format: str = "csv"
+    interval: str | None = None  # as asked, or None for start_date/end_date
+
+    @property
+    def daily_uniques(self) -> bool:
+        """Whether the report needs the daily uniques (avg_daily_uniques is made of them)."""
+        return "daily_uniques" in self.columns or "avg_daily_uniques" in self.columns
+
+    @property
+    def monthly_uniques(self) -> bool:
+        return "monthly_uniques" in self.columns
+
+    def as_params(self) -> dict[str, Any]:
+        """JSON for the job row; `from_params` reads it back."""
+        return {
+            "columns": list(self.columns),
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "segment_ids": None if self.segment_ids is None else list(self.segment_ids),
+            "format": self.format,
+            "interval": self.interval,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ReportRequest:
+        ids = params.get("segment_ids")
+        return cls(
+            tuple(params["columns"]),
+            date.fromisoformat(params["first"]),
+            date.fromisoformat(params["last"]),
+            None if ids is None else tuple(ids),
+            params["format"],
+            params.get("interval"),
+        )
+
+
+def interval_days(interval: str, today: date) -> tuple[date, date]:
+    """The first and last day (both included) of a named interval."""
+    one = timedelta(days=1)
+    return {
+        "today": (today, today),
+        "yesterday": (today - one, today - one),
+        "last_48_hours": (today - one, today),
+        "last_7_days": (today - 6 * one, today),
+        "month_to_date": (today.replace(day=1), today),
+    }[interval]
+
+
+def parse_report(body: Any, today: date) -> ReportRequest:
+    """`{"report": {...}}` → a ReportRequest, or ValidationFailed naming every broken field."""
+    report = body.get("report") if isinstance(body, dict) else None
+    if not isinstance(report, dict):
+        raise ValidationFailed([field_error("report", 'is required: send {"report": {...}}')])
+    errors: list[FieldError] = []
+    for name in report:
+        if name not in FIELDS:
+            errors.append(field_error(name, f"is not a field of a report ({', '.join(FIELDS)})"))
+    if report.get("report_type") != REPORT_TYPE:
+        got = f" (got {report.get('report_type')!r})" if "report_type" in report else ""
+        errors.append(field_error("report_type", f'must be "{REPORT_TYPE}"{got}'))
+    columns = _columns(report.get("columns"), errors)
+    _groups(report.get("groups"), columns, errors)
+    span = _span(report, today, errors)
+    segment_ids = _filters(report.get("filters"), errors)
+    fmt = report.get("format", "csv")
+    if fmt not in FORMATS:
+        errors.append(field_error("format", f"must be csv or json (got {fmt!r})"))
+    if report.get("timezone") not in (None, "UTC", "utc"):
+        errors.append(field_error("timezone", "must be UTC: loads are counted by UTC day"))
+    if errors or span is None:
+        raise ValidationFailed(errors)
+    interval = report.get("report_interval")
+    return ReportRequest(tuple(columns), span[0], span[1], segment_ids, fmt, interval)
+
+
+def _columns(value: Any, errors: list[FieldError]) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
+        errors.append(field_error("columns", f"must be a list of columns ({', '.join(COLUMNS)})"))
+        return []
+    seen: list[str] = []
+    for column in value:
+        if column not in COLUMNS:
+            errors.append(
+                field_error(
+                    "columns",
+                    f"has {column!r}, which is not a column of the {REPORT_TYPE} report "
+                    f"({', '.join(COLUMNS)})",
+                )
+            )
+        elif column in seen:
+            errors.append(field_error("columns", f"lists {column} twice"))
+        else:
+            seen.append(column)
+    for metric, needed in NEEDS.items():
+        if metric in seen and needed not in seen:
+            errors.append(field_error("columns", f"must include {needed} to report {metric}"))
+        if metric in seen and "source" in seen:
+            errors.append(
+                field_error(
+                    "columns",
+                    f"cannot split {metric} by source: users are counted per segment and "
+                    "period, whatever brought them",
+                )
+            )
+    return seen
+
+
+def _groups(value: Any, columns: list[str], errors: list[FieldError]) -> None:
+    if value is None:
+        return
+    dims = [c for c in columns if c in DIMENSIONS]
+    if not isinstance(value, list) or any(g not in dims for g in value):
+        errors.append(
+            field_error(
+                "groups",
+                f"may only name the dimension columns asked for ({', '.join(dims) or 'none'}); "
+                "rows are grouped by every one of them",
+            )
+        )
+
+
+def _span(
+    report: dict[str, Any], today: date, errors: list[FieldError]
+) -> tuple[date, date] | None:
+    interval = report.get("report_interval")
+    has_dates = "start_date" in report or "end_date" in report
+    if interval is not None:
+        if has_dates:
+            errors.append(
+                field_error("report_interval", "cannot be combined with start_date/end_date")
+            )
+        elif interval not in INTERVALS:
+            errors.append(
+                field_error(
+                    "report_interval", f"must be one of {', '.join(INTERVALS)} (got {interval!r})"
+                )
+            )
+        else:
+            return interval_days(interval, today)
+        return None
+    if not has_dates:
+        errors.append(field_error("report_interval", "is required (or start_date and end_date)"))
+        return None
+    start = _date("start_date", report.get("start_date"), errors)
+    end = _date("end_date", report.get("end_date"), errors)
+    if start is None or end is None:
+        return None
+    if end <= start:
+        errors.append(field_error("end_date", "must be after start_date (end_date is excluded)"))
+        return None
+    if (end - start).days > MAX_DAYS:
+        errors.append(
+            field_error(
+                "end_date",
+                f"is {(end - start).days} days after start_date; a report covers at most "
+                f"{MAX_DAYS} days",
+            )
+        )
+        return None
+    return start, end - timedelta(days=1)
+
+
+def _date(name: str, value: Any, errors: list[FieldError]) -> date | None:
+    if value is None:
+        errors.append(field_error(name, "is required with start_date/end_date (YYYY-MM-DD)"))
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value)) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is not None:
+        errors.append(field_error(name, f"must be a date YYYY-MM-DD (got {str(value)[:40]!r})"))
+        return None
+    if moment.time() != datetime.min.time():
+        errors.append(field_error(name, "must be a whole UTC day: loads are counted by day"))
+        return None
+    return moment.date()
+
+
+def _filters(value: Any, errors: list[FieldError]) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    rule = 'must be a list like [{"segment_id": [1, 2]}]'
+    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+        errors.append(field_error("filters", rule))
+        return None
+    ids: list[int] = []
+    for item in value:
+        for key, wanted in item.items():
+            if key != "segment_id":
+                errors.append(
+                    field_error("filters", f"can only filter on segment_id (got {key!r})")
+                )
+                continue
+            wanted = wanted if isinstance(wanted, list) else [wanted]
+            if not wanted or not all(_is_id(v) for v in wanted):
+                errors.append(
+                    field_error("filters", "segment_id must be segment ids (integers from 1)")
+                )
+                continue
+            for v in wanted:
+                if int(v) not in ids:
+                    ids.append(int(v))
+    return tuple(ids) if ids else None
+
+
+def _is_id(value: Any) -> bool:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SEGMENT_ID

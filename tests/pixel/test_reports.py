@@ -1,0 +1,207 @@
+"""Segment loads over real HTTP on both stores (SPEC §8): pixels, /mapuid and batch uploads counted,
+reported through POST /report → GET /report → GET /report-download, and shown beside segments.
+
+The server's clock is moved forward to a known UTC time (noon, a month's last second) so that
+"today" and the day and month boundaries are the test's, not the wall clock's.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.helpers import error_of
+from tests.pixel.conftest import Pixel, assert_gif
+from tests.pixel.jobs import report_rows, request_report, uploaded, wait_report
+
+DAY = 86_400
+JSON = "application/json"
+
+
+def move_to(px: Pixel, moment: datetime) -> None:
+    """Set the server's clock forward to `moment` (UTC)."""
+    px.clock.advance(moment.timestamp() - px.clock())
+
+
+def next_noon(px: Pixel) -> datetime:
+    now = datetime.fromtimestamp(px.clock(), UTC)
+    return (now + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
+def uid() -> int:
+    return secrets.randbits(62) + 1
+
+
+def test_every_source_is_counted_and_removes_are_not(px: Pixel, acme: dict[str, Any]) -> None:
+    noon = next_noon(px)
+    move_to(px, noon)
+    sid, mid = acme["segment"]["id"], acme["member"]["id"]
+    browsers = [px.browser() for _ in range(3)]
+    for browser in browsers:
+        assert_gif(browser.seg(f"add={sid}"))
+    assert_gif(browsers[0].seg(f"add={sid}"))  # the same user again: a load, not a new user
+    assert_gif(browsers[1].seg(f"remove={sid}"))  # a remove is no load
+    assert_gif(browsers[2].get("/mapuid", {"member": mid, "user": "crm-1", "seg": sid}))
+    job = uploaded(px.api, f"{uid()},{sid}\n{uid()},{sid}:60\n")
+    assert (job["status"], job["users_updated"]) == ("done", 2)
+
+    by_source = report_rows(
+        px.api,
+        columns=["segment_id", "segment_name", "source", "total_loads"],
+        report_interval="today",
+        filters=[{"segment_id": [sid]}],
+        format="json",
+    )
+    by_day = report_rows(
+        px.api,
+        columns=["segment_id", "day", "total_loads", "daily_uniques"],
+        report_interval="last_7_days",
+        filters=[{"segment_id": sid}],
+        format="csv",
+    )
+
+    assert by_source == [
+        {"segment_id": sid, "segment_name": "Visitors", "source": "pixel", "total_loads": 4},
+        {"segment_id": sid, "segment_name": "Visitors", "source": "mapuid", "total_loads": 1},
+        {"segment_id": sid, "segment_name": "Visitors", "source": "batch", "total_loads": 2},
+    ]
+    today = noon.date().isoformat()
+    assert by_day == [
+        {"segment_id": str(sid), "day": today, "total_loads": "7", "daily_uniques": "5"}
+    ]
+
+
+def test_days_and_months_are_counted_in_utc(px: Pixel, acme: dict[str, Any]) -> None:
+    now = datetime.fromtimestamp(px.clock(), UTC)
+    first = (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=0, second=0)
+    move_to(px, first - timedelta(seconds=30))  # 23:59:30 on a month's last day
+    sid = acme["segment"]["id"]
+    early, late = px.browser(), px.browser()
+    assert_gif(early.seg(f"add={sid}"))
+    px.clock.advance(60)  # 00:00:30 on the 1st
+    assert_gif(early.seg(f"add={sid}"))
+    assert_gif(late.seg(f"add={sid}"))
+    last = (first - timedelta(days=1)).date()
+
+    rows = report_rows(
+        px.api,
+        columns=["day", "month", "total_loads", "daily_uniques", "monthly_uniques"],
+        start_date=last.isoformat(),
+        end_date=(first + timedelta(days=1)).date().isoformat(),
+        filters=[{"segment_id": [sid]}],
+        format="json",
+    )
+
+    assert rows == [
+        {"day": last.isoformat(), "month": last.strftime("%Y-%m"), "total_loads": 1,
+         "daily_uniques": 1, "monthly_uniques": 1},
+        {"day": first.date().isoformat(), "month": first.strftime("%Y-%m"), "total_loads": 2,
+         "daily_uniques": 2, "monthly_uniques": 2},
+    ]  # fmt: skip
+    month_rows = report_rows(
+        px.api,
+        columns=["month", "total_loads", "monthly_uniques", "avg_daily_uniques"],
+        report_interval="month_to_date",
+        filters=[{"segment_id": [sid]}],
+        format="json",
+    )
+    assert month_rows == [
+        {"month": first.strftime("%Y-%m"), "total_loads": 2, "monthly_uniques": 2,
+         "avg_daily_uniques": 2},
+    ]  # fmt: skip
+
+
+def test_a_member_reports_only_on_its_own_segments(px: Pixel) -> None:
+    acme, other = px.member("Acme"), px.member("Other")
+    mine = px.segment(acme["id"], "Mine")
+    theirs = px.segment(other["id"], "Theirs")
+    px.sync()
+    browser = px.browser()
+    assert_gif(browser.seg(f"add={mine['id']},{theirs['id']}"))
+    name = f"acme-{secrets.token_hex(4)}"
+    member = px.api.make_user(name, "member", member_id=acme["id"])
+
+    refused = request_report(
+        member,
+        columns=["segment_id", "total_loads"],
+        report_interval="today",
+        filters=[{"segment_id": [mine["id"], theirs["id"]]}],
+    )
+    assert f"segment {theirs['id']} not found" in error_of(refused, 404, "NOTFOUND")
+    assert error_of(request_report(member, f"member_id={other['id']}"), 400, "SYNTAX")
+    everything = report_rows(
+        member, columns=["segment_id", "total_loads"], report_interval="today", format="json"
+    )
+    assert everything == [{"segment_id": mine["id"], "total_loads": 1}]
+    # Another member's report cannot be read or downloaded either.
+    response = request_report(
+        px.api, columns=["segment_id"], report_interval="today", filters=[{"segment_id": 1}]
+    )
+    report_id = response.json()["response"]["report_id"]
+    wait_report(px.api, report_id)
+    error_of(member.get(f"/report?id={report_id}"), 404, "NOTFOUND")
+    error_of(member.get(f"/report-download?id={report_id}"), 404, "NOTFOUND")
+
+
+def test_an_advertiser_reports_on_its_own_and_member_level_segments(px: Pixel) -> None:
+    acme = px.member("Acme")
+    cars, boats = (px.api.make_advertiser(acme["id"], name)["id"] for name in ("Cars", "Boats"))
+    shared = px.segment(acme["id"], "Shared")["id"]
+    own = px.api.make_segment(f"advertiser_id={cars}", "Own")["id"]
+    other = px.api.make_segment(f"advertiser_id={boats}", "Other")["id"]
+    px.sync()
+    assert_gif(px.browser().seg(f"add={shared},{own},{other}"))
+    name = f"cars-{secrets.token_hex(4)}"
+    advertiser = px.api.make_user(name, "advertiser", member_id=acme["id"], advertiser_id=cars)
+
+    rows = report_rows(
+        advertiser, columns=["segment_id", "total_loads"], report_interval="today", format="json"
+    )
+
+    assert rows == [{"segment_id": shared, "total_loads": 1}, {"segment_id": own, "total_loads": 1}]
+    refused = request_report(
+        advertiser, columns=["segment_id"], report_interval="today", filters=[{"segment_id": other}]
+    )
+    error_of(refused, 404, "NOTFOUND")
+
+
+def test_bad_report_requests_answer_a_syntax_sentence(px: Pixel) -> None:
+    unknown = request_report(px.api, columns=["segment_id", "clicks"], report_interval="today")
+    assert "columns has 'clicks', which is not a column" in error_of(unknown, 400, "SYNTAX")
+    no_day = request_report(
+        px.api, columns=["segment_id", "daily_uniques"], report_interval="today"
+    )
+    assert "columns must include day to report daily_uniques" in error_of(no_day, 400, "SYNTAX")
+    no_interval = request_report(px.api, columns=["segment_id"])
+    assert "report_interval is required" in error_of(no_interval, 400, "SYNTAX")
+    not_json = px.api.request("POST", "/report", content=b"{", headers={"content-type": JSON})
+    assert "not valid JSON" in error_of(not_json, 400, "SYNTAX")
+    assert "id is required" in error_of(px.api.get("/report"), 400, "SYNTAX")
+    error_of(px.api.get("/report-download?id=999999"), 404, "NOTFOUND")
+
+
+def test_segments_show_their_quick_stats(px: Pixel) -> None:
+    noon = next_noon(px)
+    move_to(px, noon - timedelta(days=1, hours=1))  # 11:00 yesterday: before the 24 hours
+    member = px.member("Quick")
+    busy, quiet = px.segment(member["id"], "Busy"), px.segment(member["id"], "Quiet")
+    px.sync()
+    early = px.browser()
+    assert_gif(early.seg(f"add={busy['id']}"))
+    px.clock.advance(2 * 3600)  # 13:00 yesterday
+    late = px.browser()
+    assert_gif(late.seg(f"add={busy['id']}"))
+    move_to(px, noon)
+    assert_gif(late.seg(f"add={busy['id']}"))
+    assert_gif(px.browser().seg(f"add={busy['id']}"))
+
+    one = px.api.ok("GET", f"/segment?id={busy['id']}")["segment"]
+    page = px.api.ok("GET", f"/segment?member_id={member['id']}")["segments"]
+
+    # the early user's load is older than the top of the hour 24 hours ago (12:00 yesterday)
+    assert (one["active_users_24h"], one["daily_loads"]) == (2, {"today": 2, "yesterday": 2})
+    assert [(s["id"], s["active_users_24h"], s["daily_loads"]) for s in page] == [
+        (busy["id"], 2, {"today": 2, "yesterday": 2}),
+        (quiet["id"], 0, {"today": 0, "yesterday": 0}),
+    ]
