@@ -183,3 +183,59 @@ def test_a_rolled_back_segment_write_does_not_move_the_version(catalog: Catalog)
         SegmentRepo(session, OPERATOR).create(member.id, None, {"short_name": "Gone"})
         raise Abort
     assert catalog.version() == start
+
+
+# -- ids are never handed out twice -------------------------------------------------------------
+
+
+def _new_segment(catalog: Catalog, member_id: int, name: str) -> int:
+    with catalog.session() as session:
+        return SegmentRepo(session, OPERATOR).create(member_id, None, {"short_name": name}).id
+
+
+def _delete_segment(catalog: Catalog, segment_id: int) -> None:
+    with catalog.session() as session:
+        repo = SegmentRepo(session, OPERATOR)
+        repo.delete(repo.get(segment_id))
+
+
+def test_a_deleted_newest_segment_keeps_its_id(fresh: Catalog) -> None:
+    """Profiles and load counters outlive a deleted segment under its id: a new segment must
+    never inherit them (SQLite reuses max(id) + 1 unless the table is AUTOINCREMENT)."""
+    upgrade(fresh.engine)
+    with fresh.session() as session:
+        member_id = MemberRepo(session, OPERATOR).create({"name": "Acme"}).id
+    first = _new_segment(fresh, member_id, "Cars")
+    newest = _new_segment(fresh, member_id, "Boats")
+    _delete_segment(fresh, newest)
+    assert _new_segment(fresh, member_id, "Planes") > newest > first
+
+
+def test_upgrading_an_older_sqlite_catalog_keeps_its_rows_and_stops_reuse(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    try:
+        upgrade(catalog.engine, "0003")
+        with catalog.session() as session:
+            member_id = MemberRepo(session, OPERATOR).create({"name": "Acme"}).id
+        kept = _new_segment(catalog, member_id, "Cars")
+        newest = _new_segment(catalog, member_id, "Boats")
+        _delete_segment(catalog, newest)
+
+        upgrade(catalog.engine)
+
+        with catalog.engine.connect() as conn:
+            ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'segments'"))
+            assert "AUTOINCREMENT" in ddl.scalar_one()
+            fk_on = conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one()
+        assert fk_on == 1, "foreign keys are enforced again after the migration"
+        with catalog.session() as session:
+            segment = SegmentRepo(session, OPERATOR).get(kept)
+            assert (segment.short_name, segment.member_id) == ("Cars", member_id)
+        # the deleted id was handed out before the upgrade could remember it; from now on,
+        # the highest id ever given stays given
+        again = _new_segment(catalog, member_id, "Planes")
+        _delete_segment(catalog, again)
+        assert _new_segment(catalog, member_id, "Trains") > again
+        assert differences(catalog.engine) == []
+    finally:
+        catalog.dispose()

@@ -244,3 +244,14 @@ class LineItemSegment(Versioned, Base):
     )
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), primary_key=True, index=True)
 
+
+def _ids_are_never_reused() -> None:
+    """SQLite gives a new row max(id) + 1 unless the table says AUTOINCREMENT: deleting the newest
+    segment would hand its id to the next one, and with it the profiles and load counters still
+    kept under that id. PostgreSQL sequences never go back, so this is SQLite's option only."""
+    for table in Base.metadata.tables.values():
+        if [c.name for c in table.primary_key.columns] == ["id"] and table.name != "catalog_version":
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+_ids_are_never_reused()
