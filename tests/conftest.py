@@ -236,3 +236,19 @@ def api(request: pytest.FixtureRequest, catalog: Catalog, catalog_url: str, tmp_
         server = request.getfixturevalue("http_server")
         with httpx.Client(base_url=server.base_url, timeout=30) as client:
             yield ApiClient(client)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 3-master / 3-replica Redis Cluster on free ports (tests/support/redis_cluster.py), for
+    the session: its `redis+cluster://` URL. Fails, never skips, without redis-server."""
+    from tests.support.redis_cluster import LocalCluster, free_base_port
+
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"), free_base_port())
+    try:
+        cluster.start()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        cluster.stop()
+        pytest.fail(f"the local Redis Cluster did not start: {exc}", pytrace=False)
+    yield f"redis+cluster://{cluster.startup_nodes}"
+    cluster.stop()

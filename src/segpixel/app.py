@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from segpixel.api.app import create_api
 from segpixel.api.body_limit import BodyLimit
 from segpixel.api.json_bodies import JsonBodies
+from segpixel.api.rate_limit import ApiRateLimit, ClientAddress
 from segpixel.catalog.db import Catalog
 from segpixel.edge.app import EdgeApp
 from segpixel.edge.cookie import IdFactory, new_user_id
@@ -27,4 +29,8 @@ def create_app(
     api = create_api(settings, catalog, clock, runtime)
     # The body limit guards the API; the hot paths are GETs whose bodies are never read.
     uploads = {"/batch-segment": settings.batch_max_bytes}
-    return EdgeApp(BodyLimit(JsonBodies(api), settings.max_body_bytes, uploads), runtime)
+    rest: Any = BodyLimit(JsonBodies(api), settings.max_body_bytes, uploads)
+    if settings.api_rate_limit:  # in front of everything but the pixel paths, before any body
+        client = ClientAddress(settings.trusted_proxies)
+        rest = ApiRateLimit(rest, settings.api_rate_limit, clock, client)
+    return EdgeApp(rest, runtime)

@@ -100,9 +100,40 @@ def serve(
     data_dir: DataDirOpt = None,
     workers: Annotated[int | None, typer.Option(help=f"[env: {ENV_PREFIX}WORKERS]")] = None,
     server: Annotated[str, typer.Option(help="granian (default) or uvicorn")] = "granian",
+    api_rate_limit: Annotated[
+        int | None,
+        typer.Option(
+            help=f"API requests a minute per client IP, 0 = off [env: {ENV_PREFIX}API_RATE_LIMIT]"
+        ),
+    ] = None,
+    login_rate_limit: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Failed logins a minute per IP, 0 = off [env: {ENV_PREFIX}LOGIN_RATE_LIMIT]"
+        ),
+    ] = None,
+    pixel_rate_limit: Annotated[
+        int | None,
+        typer.Option(
+            help=f"/seg calls a minute per client IP, 0 = off [env: {ENV_PREFIX}PIXEL_RATE_LIMIT]"
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(help=f"Largest API request body [env: {ENV_PREFIX}MAX_BODY_BYTES]"),
+    ] = None,
 ) -> None:
     """Migrate the catalog, create the first admin if there is none, and serve HTTP."""
-    _override(host=host, port=port, data_dir=data_dir, workers=workers)
+    _override(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        workers=workers,
+        api_rate_limit=api_rate_limit,
+        login_rate_limit=login_rate_limit,
+        pixel_rate_limit=pixel_rate_limit,
+        max_body_bytes=max_body_bytes,
+    )
     config = settings()
     _announce_admin(prepare_catalog(config))
     # Each worker publishes its counters to a file that /metrics sums: start from zero.

@@ -7,6 +7,7 @@ resolved once, in `resolved()`, so the rest of the code never re-derives them.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -35,7 +36,8 @@ class Settings(BaseSettings):
     )
     profile_url: str | None = Field(
         None,
-        description="Profile store: sqlite:///PATH or redis://HOST:PORT/DB "
+        description="Profile store: sqlite:///PATH, redis://HOST:PORT/DB or Redis Cluster "
+        "redis+cluster://HOST:PORT[,HOST:PORT…] (startup nodes; rediss+cluster:// for TLS) "
         "(default: SQLite file profiles.db in the data folder).",
     )
     public_url: str | None = Field(
@@ -53,7 +55,37 @@ class Settings(BaseSettings):
     )
     token_max_hours: int = Field(24, ge=1, description="An API token lapses this long after issue.")
     max_body_bytes: int = Field(
-        1_048_576, ge=1024, description="Largest request body the API accepts (413 beyond)."
+        1_048_576,
+        ge=1024,
+        description="Largest request body the API accepts (413 SYNTAX beyond; batch uploads "
+        "have SEGPIXEL_BATCH_MAX_BYTES).",
+    )
+    api_rate_limit: int = Field(
+        0,
+        ge=0,
+        description="API and console requests a minute per client IP, per worker process "
+        "(429 LIMIT with Retry-After beyond; bursts up to the whole minute's worth); 0 = off. "
+        "The pixel paths are never limited.",
+    )
+    login_rate_limit: int = Field(
+        10,
+        ge=0,
+        description="Failed logins (POST /auth, console login) a minute per client IP, per "
+        "worker process; beyond, every login from that IP gets 429 LIMIT until the bucket "
+        "refills; 0 = off.",
+    )
+    pixel_rate_limit: int = Field(
+        0,
+        ge=0,
+        description="Segment pixel calls (/seg) a minute per client IP, per worker process; "
+        "beyond, the call still gets its pixel (200, GIF or empty script) but stores and chains "
+        "nothing, and X-Segpixel-Warning says so; 0 = off (the default: many browsers share an "
+        "IP behind carrier-grade NAT).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated IPs or networks of reverse proxies / load balancers whose "
+        "X-Forwarded-For header names the client for the rate limits ('*' = any peer).",
     )
     batch_max_bytes: int = Field(
         1 << 30,
@@ -84,6 +116,15 @@ class Settings(BaseSettings):
         description="Prefix of every Redis key segpixel writes (keep it to 3 characters: a "
         "longer one costs about 16 bytes more per user).",
     )
+    redis_min_replicas: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="Redis Cluster: replicas that must acknowledge a batch (WAIT) before its "
+        "pixels are answered as stored; fewer and the batch goes to the journal and is "
+        "replayed. 0 = do not wait (a master crash can lose its last writes). A single Redis "
+        "never waits.",
+    )
     write_window_ms: float = Field(
         0.0,
         ge=0,
@@ -100,7 +141,11 @@ class Settings(BaseSettings):
         description="A batch the profile store has not taken in this time goes to the journal.",
     )
     journal_max_bytes: int = Field(
-        1 << 30, ge=1 << 20, description="Cap of each worker's on-disk journal of pending writes."
+        1 << 30,
+        ge=4096,
+        description="Cap of each worker's on-disk journal of the writes the profile store could "
+        "not take; when it is full, a pixel still answers, with 503, X-Segpixel-Warning "
+        "'not stored: the journal is full', and segpixel_writes_lost_total counts it.",
     )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
@@ -117,6 +162,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for name in (n.strip() for n in value.split(",")):
+            if name and name != "*":
+                try:
+                    ipaddress.ip_network(name, strict=False)
+                except ValueError:
+                    raise ValueError(f"{name!r} is not an IP address or network") from None
+        return value
 
     @field_validator("admin_password")
     @classmethod

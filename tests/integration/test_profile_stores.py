@@ -103,12 +103,17 @@ def delete_prefix(client: redis.Redis, prefix: str) -> None:
         client.delete(*keys[start : start + 500])
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProfileStore]:
+    """Each store; "cluster" is Redis Cluster (the session's local cluster, conftest.py: its keys
+    go with it, no clean-up)."""
     prefix = f"{RUN_PREFIX}{next(_prefixes)}:"
     made: ProfileStore
     if request.param == "sqlite":
         made = SqliteProfileStore(tmp_path / "profiles.db")
+    elif request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster")
+        made = make_profile_store(url, redis_prefix=prefix, timeout=2.0)  # 5,000-user batches
     else:
         request.getfixturevalue("redis_client")
         made = RedisProfileStore(REDIS_URL, prefix=prefix)
@@ -459,8 +464,8 @@ def reader_for(store: ProfileStore) -> LoadStats:
     """The load counters' reader of the same backend, on the same file / key prefix."""
     if isinstance(store, SqliteProfileStore):
         return SqliteLoadStats(store.path)
-    assert isinstance(store, RedisProfileStore)
-    return RedisLoadStats(REDIS_URL, prefix=store.prefix)
+    assert isinstance(store, RedisProfileStore)  # or RedisClusterProfileStore, a subclass
+    return RedisLoadStats(store.url, prefix=store.prefix)
 
 
 @pytest.fixture

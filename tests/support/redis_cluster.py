@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -119,7 +121,8 @@ class LocalCluster:
         return sorted(p for p, role, slots in self.nodes() if role == "master" and slots)
 
     def wait_ok(self, timeout: float = 30.0, replicas: int = 3) -> None:
-        """Every live node says cluster_state:ok; 3 masters serve slots; `replicas` follow them."""
+        """Every live node says cluster_state:ok; 3 masters serve slots; `replicas` follow them
+        and are in sync."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             alive = [p for p in self.ports if self._pid(p)]
@@ -131,11 +134,42 @@ class LocalCluster:
                 and len(self.masters()) == 3
                 and sum(1 for _, role, _ in nodes if role == "replica") >= replicas
             ):
-                return
+                break
             time.sleep(0.2)
-        raise RuntimeError(
-            f"the local Redis Cluster on {self.ports} did not reach cluster_state:ok"
-        )
+        else:
+            raise RuntimeError(
+                f"the local Redis Cluster on {self.ports} did not reach cluster_state:ok"
+            )
+        # A replica that is known but still syncing acknowledges no WAIT: wait for it too.
+        while time.monotonic() < deadline:
+            online = sum(
+                self._cli("-p", str(p), "info", "replication", check=False).count("state=online")
+                for p in self.masters()
+            )
+            if online >= replicas:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"the replicas of the local Redis Cluster on {self.ports} did not sync")
+
+    def wait_failed_over(self, dead: int, timeout: float = 30.0) -> None:
+        """Wait until the cluster marked `dead` failed and a replica serves its slots.
+
+        Start a node without persistence again only after this: a master that comes back empty
+        before its replica took over is still the master, and its replica copies the emptiness.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            masters = self.masters()
+            alive = [p for p in self.ports if self._pid(p)]
+            states = [self._cli("-p", str(p), "cluster", "info", check=False) for p in alive]
+            if (
+                dead not in masters
+                and len(masters) == 3
+                and all("cluster_state:ok" in s for s in states)
+            ):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"no replica took over from the master on port {dead}")
 
     def stop(self) -> None:
         for port in self.ports:
@@ -175,6 +209,26 @@ class LocalCluster:
         if check and done.returncode != 0:
             raise RuntimeError(f"redis-cli {' '.join(args)}: {done.stderr or done.stdout}")
         return done.stdout
+
+
+def free_base_port(attempts: int = 200) -> int:
+    """A base port whose NODES ports and their cluster bus ports (+10000) are all free."""
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(20_000, 55_000 - NODES)
+        ports = [base + i for i in range(NODES)] + [base + 10_000 + i for i in range(NODES)]
+        if all(_port_free(p) for p in ports):
+            return base
+    raise RuntimeError("found no free ports for a local Redis Cluster")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from segpixel import __version__
 from segpixel.api.deps import ApiState
 from segpixel.api.envelope import install_error_handlers
+from segpixel.api.rate_limit import ClientAddress, LoginGuard
 from segpixel.api.routes import (
     advertisers,
     auth,
@@ -63,6 +64,9 @@ def create_api(
         ),
         clock=clock,
         runtime=runtime,
+        logins=LoginGuard(
+            settings.login_rate_limit, clock, ClientAddress(settings.trusted_proxies)
+        ),
     )
     install_error_handlers(app)
     for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):

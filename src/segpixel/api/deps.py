@@ -11,6 +11,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from segpixel.api.background import Background
+from segpixel.api.rate_limit import LoginGuard
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.repo import Repo
 from segpixel.catalog.users import TokenStore
@@ -35,6 +36,7 @@ class ApiState:
     clock: Callable[[], float]
     runtime: Any = None  # the worker's EdgeRuntime: profile store and writer, when serving pixels
     background: Background = field(default_factory=Background)  # reports, batch uploads
+    logins: LoginGuard | None = None  # failed-login brake (SEGPIXEL_LOGIN_RATE_LIMIT)
 
 
 def api_state(request: Request) -> ApiState:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from segpixel.domain.errors import ValidationFailed
@@ -75,6 +76,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationFailed, _on_validation_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_request_invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _on_database_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)
 
 
@@ -83,10 +85,17 @@ def _fields(errors: list[Any]) -> list[dict]:
 
 
 async def _on_segpixel_error(_request: Request, exc: SegpixelError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    limited = isinstance(exc, RateLimited)
+    headers = {"Retry-After": str(exc.retry_after)} if limited else None
     if exc.error_id == "SYSTEM":
         log.error("store error: %s", exc.message)
-    return error_response(exc.error_id, exc.message, fields=_fields(exc.errors), headers=headers)
+    return error_response(
+        exc.error_id,
+        exc.message,
+        fields=_fields(exc.errors),
+        headers=headers,
+        error_code="rate_limited" if limited else None,
+    )
 
 
 async def _on_validation_failed(_request: Request, exc: ValidationFailed) -> JSONResponse:
@@ -147,6 +156,23 @@ async def _on_http_error(_request: Request, exc: StarletteHTTPException) -> JSON
         405: "this service does not take that HTTP method",
     }.get(exc.status_code, str(exc.detail))
     return error_response(error_id, message, status=exc.status_code)
+
+
+CATALOG_RETRY_AFTER = 5
+
+
+async def _on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    """The catalog database cannot be reached (down, restarting): 503 SYSTEM, not a stack trace."""
+    if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated):
+        return await _on_unexpected(request, exc)
+    log.error("catalog database unavailable: %s", str(exc.orig or exc).strip()[:200])
+    return error_response(
+        "SYSTEM",
+        "the catalog database is unavailable right now; retry in a few seconds",
+        status=503,
+        error_code="catalog_unavailable",
+        headers={"Retry-After": str(CATALOG_RETRY_AFTER)},
+    )
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:

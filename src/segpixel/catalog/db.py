@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from segpixel.catalog.tables import CatalogVersion, Versioned
+
+NOTIFY_CHANNEL = "segpixel_catalog"  # catalog.notify LISTENs on it (PostgreSQL only)
+PG_CONNECT_TIMEOUT = 5  # seconds: an unreachable catalog is an error, never a hang
 
 
 def make_engine(url: str) -> Engine:
@@ -21,7 +24,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT} if "psycopg" in parsed.drivername else {}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -72,3 +78,6 @@ def _bump_catalog_version(session: Session) -> None:
             .where(CatalogVersion.id == 1)
             .values(version=CatalogVersion.version + 1)
         )
+        if session.get_bind().dialect.name == "postgresql":
+            # Delivered by PostgreSQL when (and only if) this transaction commits.
+            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))

@@ -1,8 +1,10 @@
 """Build the hot path's CatalogView from the database, and keep it fresh (SPEC §2: ≤ 5 s).
 
-The watcher polls the one-row catalog version every `interval` seconds; when it moves, the whole
-view is rebuilt in a worker thread and swapped in with one assignment. Requests keep reading the
-previous view meanwhile, and never query the database themselves.
+The watcher looks at the one-row catalog version when woken — on a PostgreSQL catalog, by a
+LISTEN/NOTIFY listener (`catalog.notify`) the moment a change commits — and at the latest every
+`interval` seconds (polling, the safety net). When the version moved, the whole view is rebuilt in
+a worker thread and swapped in with one assignment. Requests keep reading the previous view
+meanwhile, and never query the database themselves.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from sqlalchemy import select
 
 from segpixel.catalog.ads_snapshot import load_ads
 from segpixel.catalog.db import Catalog
+from segpixel.catalog.notify import CatalogListener, is_postgres
 from segpixel.catalog.tables import CatalogVersion, Member, Segment, UsersyncPixel
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView, UsersyncView
 from segpixel.domain.segments import Piggyback, effective_expire_minutes
+from segpixel.metrics import Registry
 
 log = logging.getLogger("segpixel.snapshot")
 
@@ -75,37 +79,79 @@ def load_view(catalog: Catalog) -> CatalogView:
 class SnapshotHolder:
     """The current view, swapped atomically; `current` is all the hot path touches."""
 
-    def __init__(self, catalog: Catalog, interval: float = 1.0):
+    def __init__(
+        self,
+        catalog: Catalog,
+        interval: float = 1.0,
+        registry: Registry | None = None,
+        listen: bool = True,
+    ):
         self.catalog = catalog
         self.interval = interval
         self.current = CatalogView()
         self.healthy = False
         self.last_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.listener = (
+            CatalogListener(catalog.url, self.wake) if listen and is_postgres(catalog.url) else None
+        )
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        registry = registry or Registry()
+        self._reloads = registry.counter(
+            "segpixel_catalog_reloads_total",
+            "Catalog snapshot rebuilds, by what noticed the change (notify or poll)",
+        )
+        registry.gauge(
+            "segpixel_catalog_listener_up",
+            "1 while the catalog change listener (PostgreSQL LISTEN) is connected",
+            lambda: int(self.listener is not None and self.listener.state == "listening"),
+        )
+
+    @property
+    def listener_state(self) -> str:
+        return self.listener.state if self.listener is not None else "off"
+
+    def wake(self) -> None:
+        """Look at the catalog version now (a change was announced)."""
+        self._wake.set()
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.create_task(self._watch(), name="catalog-snapshot")
+        self._tasks.append(asyncio.create_task(self._watch(), name="catalog-snapshot"))
+        if self.listener is not None:
+            self._tasks.append(asyncio.create_task(self.listener.run(), name="catalog-listener"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
 
-    async def refresh(self) -> None:
+    async def refresh(self) -> bool:
+        """Reload when the version moved; True when a new view was swapped in."""
         try:
             version = await asyncio.to_thread(self.catalog.version)
+            reloaded = False
             if version != self.current.version or not self.healthy:
                 self.current = await asyncio.to_thread(load_view, self.catalog)
+                reloaded = True
             self.healthy, self.last_error = True, None
+            return reloaded
         except Exception as exc:  # the catalog DB is down: keep serving the last good view
             if self.healthy:
                 log.warning(
                     "catalog unreachable, serving version %s: %s", self.current.version, exc
                 )
             self.healthy, self.last_error = False, str(exc)[:200]
+            return False
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
-            await self.refresh()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+                trigger = "notify"
+            except TimeoutError:
+                trigger = "poll"
+            self._wake.clear()
+            if await self.refresh():
+                self._reloads.inc(trigger=trigger)

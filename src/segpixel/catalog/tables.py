@@ -250,7 +250,8 @@ def _ids_are_never_reused() -> None:
     segment would hand its id to the next one, and with it the profiles and load counters still
     kept under that id. PostgreSQL sequences never go back, so this is SQLite's option only."""
     for table in Base.metadata.tables.values():
-        if [c.name for c in table.primary_key.columns] == ["id"] and table.name != "catalog_version":
+        keyed_by_id = [c.name for c in table.primary_key.columns] == ["id"]
+        if keyed_by_id and table.name != "catalog_version":
             table.dialect_options["sqlite"]["autoincrement"] = True
 
 

@@ -23,6 +23,7 @@ from segpixel.catalog.snapshot import SnapshotHolder
 from segpixel.domain.profile import Profile
 from segpixel.edge.cookie import CookiePolicy, IdFactory, new_user_id
 from segpixel.errors import StoreUnavailable
+from segpixel.limits import ClientAddress, TokenBuckets
 from segpixel.metrics import LATENCY_BUCKETS, Registry, merge
 from segpixel.profiles.base import ProfileStore
 from segpixel.profiles.factory import make_profile_store
@@ -57,6 +58,10 @@ class EdgeMetrics:
             "segpixel_privacy_skips_total", "Calls that stored nothing, by why"
         )
         self.lost = r.counter("segpixel_writes_lost_total", "Writes neither stored nor journaled")
+        self.rate_limited = r.counter(
+            "segpixel_pixel_rate_limited_total",
+            "Pixel calls over SEGPIXEL_PIXEL_RATE_LIMIT: answered, nothing stored",
+        ).labelled()
         self.latency = r.histogram(
             "segpixel_pixel_seconds", "Time to answer a segment pixel", LATENCY_BUCKETS
         )
@@ -92,12 +97,15 @@ class EdgeRuntime:
         self.clock = clock
         self.new_user_id = id_factory
         self.metrics = EdgeMetrics()
-        self.snapshot = SnapshotHolder(catalog, settings.catalog_poll_seconds)
+        self.snapshot = SnapshotHolder(
+            catalog, settings.catalog_poll_seconds, self.metrics.registry
+        )
         self.store = store or make_profile_store(
             settings.profile_url or "",
             redis_prefix=settings.redis_prefix,
             timeout=settings.store_timeout_ms / 1000,
             sqlite_synchronous=settings.sqlite_synchronous,
+            redis_min_replicas=settings.redis_min_replicas,
         )
         self.writer = GroupCommitWriter(
             self.store,
@@ -118,6 +126,11 @@ class EdgeRuntime:
         )
         self.cookie_name = settings.cookie_name.encode()
         self.read_timeout = settings.store_timeout_ms / 1000
+        # SEGPIXEL_PIXEL_RATE_LIMIT: None (the default) costs the pixel one attribute test.
+        self.pixel_limit = (
+            TokenBuckets(settings.pixel_rate_limit, clock) if settings.pixel_rate_limit else None
+        )
+        self.client_address = ClientAddress(settings.trusted_proxies)
         self._tasks: list[asyncio.Task[None]] = []
         self._metrics_dir = settings.data_dir / "metrics"
         self._metrics_file = self._metrics_dir / f"{os.getpid()}.json"

@@ -27,6 +27,7 @@ from segpixel.edge.http import (
     GIF_TYPE,
     JS_TYPE,
     JSON_TYPE,
+    NO_STORE,
     Receive,
     Request,
     Scope,
@@ -37,6 +38,7 @@ from segpixel.edge.runtime import EdgeRuntime
 from segpixel.edge.scripts import chain_script
 from segpixel.edge.visitor import Visitor, WriteResult, identify, response_headers, write
 
+RATE_LIMITED_WARNING = b"rate limited: nothing stored or chained (SEGPIXEL_PIXEL_RATE_LIMIT)"
 URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # already-valid URL characters stay; others are percent-encoded
 
 
@@ -67,6 +69,10 @@ class SegHandler:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request = Request(scope)
+        limit = self.rt.pixel_limit
+        if limit is not None and limit.take(self.rt.client_address(scope)):
+            await self.skip(request, send)
+            return
         outcome = await self.handle(request)
         await self.answer(request, outcome, send)
         self.rt.metrics.latency.observe(time.perf_counter() - started)
@@ -149,6 +155,15 @@ class SegHandler:
         for c in outcome.chain:
             if c.fired:
                 m.chained.inc(kind=c.kind)
+
+    async def skip(self, request: Request, send: Send) -> None:
+        """Over the pixel rate limit: still a pixel, never an error a page could see."""
+        self.rt.metrics.rate_limited.inc()
+        headers = [NO_STORE, (b"x-segpixel-warning", RATE_LIMITED_WARNING)]
+        if request.query.get("t") == "1":
+            await respond(send, 200, [*headers, JS_TYPE], chain_script([]))
+        else:
+            await respond(send, 200, [*headers, GIF_TYPE], GIF)
 
     async def answer(self, request: Request, outcome: Outcome, send: Send) -> None:
         headers = response_headers(self.rt, request, outcome.visitor, outcome.warnings)

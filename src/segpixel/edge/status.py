@@ -94,8 +94,14 @@ class HealthHandler:
                 "state": "up" if snapshot.healthy else "down",
                 "version": snapshot.current.version,
                 "error": snapshot.last_error,
+                "listener": snapshot.listener_state,  # off | connecting | listening | down
             },
-            "journal": {"depth": writer.journal_depth},
+            "journal": {
+                "depth": writer.journal_depth,
+                "bytes": writer.journal_bytes,
+                "max_bytes": writer.journal_max_bytes,
+                "full": writer.journal_full,
+            },
             "worker": os.getpid(),
         }
         status = 200 if rt.started else 503

@@ -15,10 +15,13 @@ def make_profile_store(
     redis_prefix: str = "sp:",
     timeout: float = 0.25,
     sqlite_synchronous: str = "NORMAL",
+    redis_min_replicas: int | None = None,
 ) -> ProfileStore:
-    """`sqlite:///PATH` (`sqlite:////abs/path.db` for an absolute path) or `redis://HOST:PORT/DB`.
+    """`sqlite:///PATH` (`sqlite:////abs/path.db` for an absolute path), `redis://HOST:PORT/DB`
+    or `redis+cluster://HOST:PORT[,HOST:PORT…]` (Redis Cluster, profiles/redis_cluster.py).
 
-    `timeout` bounds each Redis call; `sqlite_synchronous` is SQLite's PRAGMA synchronous.
+    `timeout` bounds each Redis call; `sqlite_synchronous` is SQLite's PRAGMA synchronous;
+    `redis_min_replicas` the replicas that must acknowledge a Cluster write (None: 1).
     Backends are imported on demand, so a SQLite deployment never imports redis.
     """
     if url.startswith(_SQLITE) and len(url) > len(_SQLITE):
@@ -32,11 +35,19 @@ def make_profile_store(
             synchronous=sqlite_synchronous,
             busy_timeout=timeout * 0.6,
         )
+    if url.startswith(("redis+cluster://", "rediss+cluster://")):
+        from segpixel.profiles.redis_cluster import RedisClusterProfileStore
+
+        replicas = 1 if redis_min_replicas is None else redis_min_replicas
+        return RedisClusterProfileStore(
+            url, prefix=redis_prefix, timeout=timeout, min_replicas=replicas
+        )
     if url.startswith(("redis://", "rediss://")):
         from segpixel.profiles.redis import RedisProfileStore
 
         return RedisProfileStore(url, prefix=redis_prefix, timeout=timeout)
     scheme = url.partition("://")[0] if "://" in url else url[:20]  # never echo a password
     raise ValueError(
-        f"SEGPIXEL_PROFILE_URL must be sqlite:///PATH or redis://HOST:PORT/DB; got {scheme!r}…"
+        "SEGPIXEL_PROFILE_URL must be sqlite:///PATH, redis://HOST:PORT/DB or "
+        f"redis+cluster://HOST:PORT[,HOST:PORT…]; got {scheme!r}…"
     )

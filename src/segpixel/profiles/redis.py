@@ -76,16 +76,15 @@ _WIDE = 1 << 31  # flag in `count`: earlier adds stored as u32 epoch minutes, no
 # ARGV[4…]: the partner ids' strings, (partner, id)…, in batch order.
 # A batch whose seq the marker already holds was applied (its reply was lost): it is skipped, so
 # replaying the journal never applies a batch twice.
-# One call applies a whole batch on a single Redis; with Redis Cluster, one call per mutation
-# (a script may only touch keys of one slot) — the same script either way, each call logging its
-# own loads.
+# One call applies a whole batch on a single Redis; Redis Cluster has a driver of its own around
+# the same functions (profiles/redis_cluster.py: one call per node, a marker per slot).
 _LUA_CONSTANTS = (
     f"local KEPT = {RECENT_ADDS_KEPT}\n"
     f"local SYNC_KEPT, PUID_KEPT = {SYNC_KEPT_SECONDS}, {PARTNER_UID_KEPT_SECONDS}\n"
     f"local WIDE = {_WIDE}\n"
     f"local MARKER_KEPT = {MARKER_KEPT_SECONDS}\n"
 )
-_APPLY_LUA = (
+_LUA_FUNCTIONS = (
     _LUA_CONSTANTS
     + """
 local blob, pos, sarg = ARGV[1], 1, 4
@@ -219,7 +218,11 @@ local function apply_user(key)
   if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
   redis.call('EXPIREAT', key, latest)
 end
-
+"""
+)
+_APPLY_LUA = (
+    _LUA_FUNCTIONS
+    + """
 local seq = tonumber(ARGV[2])
 if seq > 0 then
   local last = tonumber(redis.call('GET', KEYS[1]) or '0')

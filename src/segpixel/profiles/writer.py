@@ -77,6 +77,7 @@ class GroupCommitWriter:
         self.probe_interval = probe_interval
         self.store_up = True
         self.last_error: str | None = None
+        self.journal_full = False  # the last write the journal was asked to keep did not fit
         self._pending: list[tuple[Mutation, asyncio.Future[Stored]]] = []
         # Every batch is named (writer, seq) so a store never applies one twice (base.py).
         self._writer_id = uuid.uuid4().hex[:16]
@@ -105,10 +106,27 @@ class GroupCommitWriter:
         registry.gauge(
             "segpixel_store_up", "1 when the profile store answers", lambda: int(self.store_up)
         )
+        registry.gauge(
+            "segpixel_journal_bytes",
+            "Size of this worker's journal file",
+            lambda: self.journal_bytes,
+        )
+        registry.gauge(
+            "segpixel_journal_full",
+            "1 while the journal is full: writes the store cannot take are lost",
+            lambda: int(self.journal_full),
+        )
 
     @property
     def journal_depth(self) -> int:
         return sum(r.pending for r in self._replays)
+
+    @property
+    def journal_bytes(self) -> int:
+        try:
+            return self._own.size() if self._own is not None else 0
+        except OSError:
+            return 0
 
     async def start(self) -> None:
         self._own = await asyncio.to_thread(JournalFile.create, self.journal_dir)
@@ -205,12 +223,15 @@ class GroupCommitWriter:
         payload = encode_batch(mutations, token)
         if own is None or own.size() + len(payload) > self.journal_max_bytes:
             self._count_lost(len(mutations))
+            self.journal_full = True
             raise WriteLost("the journal is full")
         try:
             await asyncio.to_thread(own.append, payload)
         except JournalFull as exc:
             self._count_lost(len(mutations))
+            self.journal_full = True
             raise WriteLost(f"the journal cannot be written: {exc}") from exc
+        self.journal_full = False
         self._replays[-1].pending += len(mutations)
 
     async def _replay_some(self, max_records: int = 50) -> None:
@@ -240,6 +261,7 @@ class GroupCommitWriter:
             if replay.pending <= 0 and replay.own:
                 await asyncio.to_thread(replay.journal.clear)
                 replay.offset, replay.pending = 0, 0
+                self.journal_full = False
                 log.info("journal replayed into the store")
                 break
 

@@ -19,11 +19,12 @@ def make_load_stats(url: str, *, redis_prefix: str = "sp:", timeout: float = 5.0
         from segpixel.stats.sqlite import SqliteLoadStats
 
         return SqliteLoadStats(Path(url.removeprefix(_SQLITE)), busy_timeout=timeout)
-    if url.startswith(("redis://", "rediss://")):
+    if url.startswith(("redis://", "rediss://", "redis+cluster://", "rediss+cluster://")):
         from segpixel.stats.redis import RedisLoadStats
 
         return RedisLoadStats(url, prefix=redis_prefix, timeout=timeout)
     scheme = url.partition("://")[0] if "://" in url else url[:20]  # never echo a password
     raise ValueError(
-        f"SEGPIXEL_PROFILE_URL must be sqlite:///PATH or redis://HOST:PORT/DB; got {scheme!r}…"
+        "SEGPIXEL_PROFILE_URL must be sqlite:///PATH, redis://HOST:PORT/DB or "
+        f"redis+cluster://HOST:PORT[,HOST:PORT…]; got {scheme!r}…"
     )

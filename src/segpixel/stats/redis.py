@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from segpixel.domain.loads import (
     DAY_SECONDS,
@@ -34,6 +34,7 @@ from segpixel.domain.loads import (
 )
 from segpixel.errors import StoreUnavailable
 from segpixel.stats.base import LoadFacts, QuickStats
+from segpixel.stats.redis_cluster import fold_cluster, is_cluster_url, make_cluster_client
 from segpixel.stats.redis_log import FOLD_LUA, fold_all, log_key
 
 # One segment's uniques: ARGV[1] its keys' common start, ARGV[2] the suffixes ("d:20261129 …").
@@ -65,8 +66,13 @@ class RedisLoadStats:
         self._client: aioredis.Redis | None = None
         self._count: Any = None
         self._fold: Any = None
+        self._cluster = False
 
     async def open(self) -> None:
+        self._cluster = is_cluster_url(self.url)
+        if self._cluster:  # Redis Cluster (stats/redis_cluster.py): the same reads, per node
+            self._client = make_cluster_client(self.url, self.timeout)  # type: ignore[assignment]
+            return
         self._client = aioredis.Redis.from_url(
             self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
         )
@@ -132,7 +138,10 @@ class RedisLoadStats:
         pipe = self._redis().pipeline(transaction=False)
         for sid in segment_ids:
             base = segment_key(self.prefix, sid)
-            await self._count(keys=[f"{base}c:0"], args=[base, suffixes], client=pipe)  # queued
+            if self._cluster:  # a cluster pipeline takes no Script objects; the text is short
+                pipe.execute_command("EVAL", _COUNT_LUA, 1, f"{base}c:0", base, suffixes)
+            else:
+                await self._count(keys=[f"{base}c:0"], args=[base, suffixes], client=pipe)
         split = len(by_day)
         for sid, counts in zip(segment_ids, await self._run(pipe), strict=True):
             daily_counts = zip(by_day, counts[:split], strict=True)
@@ -154,7 +163,8 @@ class RedisLoadStats:
             base = segment_key(self.prefix, sid)
             for month in months(yesterday, today):
                 pipe.hgetall(f"{base}c:{month}")
-            pipe.pfcount(*(f"{base}h:{hour}" for hour in hours))
+            # (PFCOUNT by name: a cluster pipeline blocks pfcount(), its keys share one slot)
+            pipe.execute_command("PFCOUNT", *(f"{base}h:{hour}" for hour in hours))
         replies = iter(await self._run(pipe))
         out: dict[int, QuickStats] = {}
         for sid in segment_ids:
@@ -173,6 +183,12 @@ class RedisLoadStats:
 
     async def _folded(self) -> None:
         """Fold the load log into the counters first: a report sees every stored load."""
+        if self._cluster:
+            try:
+                await fold_cluster(self._redis(), self.prefix)  # type: ignore[arg-type]
+            except (RedisError, RedisClusterException, OSError) as exc:
+                raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
+            return
         log = log_key(self.prefix)
 
         async def run(entries: int) -> Any:
@@ -194,5 +210,5 @@ class RedisLoadStats:
     async def _run(self, pipe: Any) -> list[Any]:
         try:
             return await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc

@@ -14,8 +14,9 @@ loads), HyperLogLogs `…:d:YYYYMMDD`, `…:m:YYYYMM`, `…:h:YYYYMMDDHH` of bas
 
 An entry is text: groups `<segment>,<epoch hour>,<YYYYMMDD>,<HH>,<source code>,<uid> <uid>…`
 joined by `;` (ids in base 62, as in the profile keys). The fold builds its keys from the entries,
-so it runs on a single Redis; with Cluster it would pop the log and apply per segment from the
-client (each segment's keys share a slot by their `{<segment>}` tag).
+so it runs on a single Redis; with Cluster the client pops the logs (one a group of slots,
+stats/redis_cluster.py) and applies each segment's groups in a call of its own (FOLD_SEGMENT_LUA:
+a segment's keys share a slot by their `{<segment>}` tag).
 """
 
 from __future__ import annotations
@@ -40,15 +41,12 @@ def log_key(prefix: str) -> str:
     return f"{prefix}l:log"
 
 
-FOLD_LUA = (
+_FOLD_HEAD = (
     "local SOURCES = {" + ", ".join(f"'{s}'" for s in SOURCES) + "}\n"
     f"local COUNTS_KEPT, DAILY_KEPT = {COUNTS_KEPT}, {DAILY_KEPT}\n"
     f"local MONTHLY_KEPT, HOURLY_KEPT = {MONTHLY_KEPT}, {HOURLY_KEPT}\n"
     f"local PFADD_CHUNK = {PFADD_CHUNK}\n"
     + """
--- KEYS[1]: the log. ARGV[1]: loads to fold (entries are taken whole); ARGV[2]: the key prefix.
--- Returns how many entries the log still holds.
-local budget, prefix = tonumber(ARGV[1]), ARGV[2]
 local counts, hlls = {}, {}  -- key → {expire, fields = {field → n}} / {expire, members}
 
 local function hll(key, expire, members)
@@ -58,46 +56,72 @@ local function hll(key, expire, members)
   for _, m in ipairs(members) do h.members[#h.members + 1] = m end
 end
 
+-- One group of an entry, `<segment>,<hour>,<day>,<hh>,<source>,<uid> <uid>…`: its loads.
+local function fold_group(prefix, group)
+  local sid, hour, day, hh, source, users =
+    string.match(group, '^(%d+),(%d+),(%d+),(%d+),(%d+),(.*)$')
+  hour = tonumber(hour)
+  local members = {}
+  for user in string.gmatch(users, '%S+') do members[#members + 1] = user end
+  local base, month = prefix .. 'l{' .. sid .. '}:', string.sub(day, 1, 6)
+  local day_end = (math.floor(hour / 24) + 1) * 86400
+  local key, field = base .. 'c:' .. month, string.sub(day, 7, 8) .. ':' .. SOURCES[source + 1]
+  local c = counts[key]
+  if c == nil then c = {expire = 0, fields = {}}; counts[key] = c end
+  c.fields[field] = (c.fields[field] or 0) + #members
+  if day_end + COUNTS_KEPT > c.expire then c.expire = day_end + COUNTS_KEPT end
+  hll(base .. 'd:' .. day, day_end + DAILY_KEPT, members)
+  hll(base .. 'm:' .. month, day_end + MONTHLY_KEPT, members)
+  hll(base .. 'h:' .. day .. hh, (hour + 1) * 3600 + HOURLY_KEPT, members)
+  return #members
+end
+
+local function apply_folded()
+  for key, c in pairs(counts) do
+    local new = false
+    for field, n in pairs(c.fields) do
+      -- a new field is the first load of that day and source: push the key's expiry
+      if redis.call('HINCRBY', key, field, n) == n then new = true end
+    end
+    if new then redis.call('EXPIREAT', key, c.expire) end
+  end
+  for key, h in pairs(hlls) do
+    local changed = 0
+    for i = 1, #h.members, PFADD_CHUNK do
+      local last = math.min(i + PFADD_CHUNK - 1, #h.members)
+      changed = changed + redis.call('PFADD', key, unpack(h.members, i, last))
+    end
+    if changed > 0 then redis.call('EXPIREAT', key, h.expire) end
+  end
+end
+"""
+)
+
+FOLD_LUA = (
+    _FOLD_HEAD
+    + """
+-- KEYS[1]: the log. ARGV[1]: loads to fold (entries are taken whole); ARGV[2]: the key prefix.
+-- Returns how many entries the log still holds.
+local budget, prefix = tonumber(ARGV[1]), ARGV[2]
 while budget > 0 do
   local entry = redis.call('LPOP', KEYS[1])
   if not entry then break end
-  for group in string.gmatch(entry, '[^;]+') do
-    local sid, hour, day, hh, source, users =
-      string.match(group, '^(%d+),(%d+),(%d+),(%d+),(%d+),(.*)$')
-    hour = tonumber(hour)
-    local members = {}
-    for user in string.gmatch(users, '%S+') do members[#members + 1] = user end
-    local base, month = prefix .. 'l{' .. sid .. '}:', string.sub(day, 1, 6)
-    local day_end = (math.floor(hour / 24) + 1) * 86400
-    local key, field = base .. 'c:' .. month, string.sub(day, 7, 8) .. ':' .. SOURCES[source + 1]
-    local c = counts[key]
-    if c == nil then c = {expire = 0, fields = {}}; counts[key] = c end
-    c.fields[field] = (c.fields[field] or 0) + #members
-    if day_end + COUNTS_KEPT > c.expire then c.expire = day_end + COUNTS_KEPT end
-    hll(base .. 'd:' .. day, day_end + DAILY_KEPT, members)
-    hll(base .. 'm:' .. month, day_end + MONTHLY_KEPT, members)
-    hll(base .. 'h:' .. day .. hh, (hour + 1) * 3600 + HOURLY_KEPT, members)
-    budget = budget - #members
-  end
+  for group in string.gmatch(entry, '[^;]+') do budget = budget - fold_group(prefix, group) end
 end
-
-for key, c in pairs(counts) do
-  local new = false
-  for field, n in pairs(c.fields) do
-    -- a new field is the first load of that day and source: push the key's expiry
-    if redis.call('HINCRBY', key, field, n) == n then new = true end
-  end
-  if new then redis.call('EXPIREAT', key, c.expire) end
-end
-for key, h in pairs(hlls) do
-  local changed = 0
-  for i = 1, #h.members, PFADD_CHUNK do
-    local last = math.min(i + PFADD_CHUNK - 1, #h.members)
-    changed = changed + redis.call('PFADD', key, unpack(h.members, i, last))
-  end
-  if changed > 0 then redis.call('EXPIREAT', key, h.expire) end
-end
+apply_folded()
 return redis.call('LLEN', KEYS[1])
+"""
+)
+
+# Redis Cluster (stats/redis_cluster.py): the client pops the logs and hands each segment its
+# groups. KEYS[1]: a key of the segment (every key of a segment shares its `{<segment>}` slot);
+# ARGV[1]: the key prefix; ARGV[2]: the segment's groups, joined by ';'.
+FOLD_SEGMENT_LUA = (
+    _FOLD_HEAD
+    + """
+for group in string.gmatch(ARGV[2], '[^;]+') do fold_group(ARGV[1], group) end
+apply_folded()
+return 0
 """
 )
 

@@ -16,10 +16,14 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth", summary="Log in: a token for the Authorization header")
-def login(body: AuthBody, state: StateDep) -> dict[str, Any]:
+def login(body: AuthBody, request: Request, state: StateDep) -> dict[str, Any]:
+    if state.logins is not None:
+        state.logins.check(request.scope)  # 429 LIMIT after too many failures from this IP
     with state.catalog.session() as session:
         user = authenticate(session, body.auth.username, body.auth.password)
         if user is None:
+            if state.logins is not None:
+                state.logins.failed(request.scope)
             raise Unauthenticated("the username or password is wrong")
         token = state.tokens.issue(session, user, state.clock())
         principal = principal_of(user)

@@ -21,7 +21,7 @@ from segpixel.console.session import (
     set_console_cookie,
 )
 from segpixel.console.urls import PREFIX, console_url
-from segpixel.errors import Unauthenticated
+from segpixel.errors import RateLimited, Unauthenticated
 
 router = APIRouter()
 HOME = console_url("/advertisers")
@@ -108,10 +108,21 @@ async def login(request: Request) -> Response:
             error="The login form had expired (or was not sent from this page). Please try again.",
         )
     state = console_state(request)
+    try:
+        if state.logins is not None:
+            state.logins.check(request.scope)
+    except RateLimited as exc:
+        response = _login_form(
+            request, next=target, username=username, status=429, error=exc.message
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     with state.catalog.session() as session:
         user = authenticate(session, username, password)
         token = state.tokens.issue(session, user, state.clock()) if user else None
     if token is None:
+        if state.logins is not None:
+            state.logins.failed(request.scope)
         return _login_form(
             request,
             next=target,
