@@ -51,6 +51,7 @@ from segpixel.profiles.redis import RedisProfileStore
 from segpixel.profiles.sqlite import SqliteProfileStore
 from segpixel.stats.base import LoadStats
 from segpixel.stats.redis import RedisLoadStats
+from segpixel.stats.redis_log import FOLD_LOADS, FOLD_LUA, log_key
 from segpixel.stats.sqlite import SqliteLoadStats
 
 # The stores' connections live on the session loop (asyncio_default_fixture_loop_scope), so the
@@ -711,6 +712,32 @@ async def test_redis_counts_a_replayed_batch_once(redis_client: redis.Redis) -> 
 
     assert facts.loads == {(7, day_number(D0), "pixel"): 2}
     assert facts.daily_uniques == {(7, day_number(D0)): 1}
+
+
+async def test_redis_folds_a_big_entry_in_slices(redis_client: redis.Redis) -> None:
+    """One batch that loads many segments is one log entry; a fold call takes only its budget
+    of it (Redis must not stall pixels for a long script) and pushes the rest back, and the
+    slices add up to exact counts."""
+    prefix = f"{RUN_PREFIX}{next(_prefixes)}:"
+    store, stats = RedisProfileStore(REDIS_URL, prefix=prefix), RedisLoadStats(REDIS_URL, prefix)
+    await store.open()
+    await stats.open()
+    segments = range(1000, 1300)  # 300 groups: more than one call's budget
+    batch = [Mutation(new_uid(), T0, (Add(sid, T0 + HOUR),)) for sid in segments]
+    fold = redis_client.register_script(FOLD_LUA)
+    try:
+        await store.apply(batch)
+        left = fold(keys=[log_key(prefix)], args=[FOLD_LOADS, prefix])
+        assert left == 1, "the rest of the entry goes back on the log"
+        rest = redis_client.lindex(log_key(prefix), 0).decode()
+        assert 0 < rest.count(";") + 1 < len(segments)
+        facts = await stats.facts(list(segments), D0, D0)
+    finally:
+        await store.close()
+        await stats.close()
+        delete_prefix(redis_client, prefix)
+
+    assert facts.loads == {(sid, day_number(D0), "pixel"): 1 for sid in segments}
 
 
 # -- SQLite only: reclaim, several writers on one file, errors -----------------------------------

@@ -4,8 +4,10 @@ Counting each batch's loads in its own script call tripled Redis's time per batc
 three PFADDs and their EXPIREATs for every segment the batch touched: about 180 calls for 16
 pixels). So the batch script only appends one entry to the list `{prefix}l:log` — one RPUSH, under
 the batch's marker, so a batch replayed from the journal is logged no second time — and a fold
-script pops entries until it holds FOLD_LOADS loads (a few milliseconds of Redis time) and
-applies them: one HINCRBY per segment, day and source, one PFADD per key with all its users.
+script pops entries until it has spent its budget (FOLD_LOADS: a load costs 1, a segment's
+group GROUP_COST; an entry too big for what is left is split and its rest pushed back), a few
+milliseconds of Redis time, and applies them: one HINCRBY per segment, day and source, one
+PFADD per key with all its users.
 Popping and applying are one script, so every entry is counted once. The profile store folds
 every second; the reader folds before it reads.
 
@@ -31,7 +33,8 @@ COUNTS_KEPT = 731 * DAY_SECONDS
 DAILY_KEPT = 400 * DAY_SECONDS
 MONTHLY_KEPT = 731 * DAY_SECONDS
 HOURLY_KEPT = 2 * DAY_SECONDS
-FOLD_LOADS = 1_000  # loads per fold call (at least one entry): about a millisecond of Redis
+FOLD_LOADS = 1_000  # budget of a fold call: a load costs 1, a group (4 keys to touch) more
+GROUP_COST = 10  # so a call touches at most ~100 segments' keys: a few ms of Redis, not 100s
 FOLD_ROUNDS = 2_000  # fold calls before a reader stops catching up with the writers
 PFADD_CHUNK = 1000  # elements per PFADD: Lua's unpack() has a limit near 8,000
 
@@ -45,7 +48,7 @@ _FOLD_HEAD = (
     "local SOURCES = {" + ", ".join(f"'{s}'" for s in SOURCES) + "}\n"
     f"local COUNTS_KEPT, DAILY_KEPT = {COUNTS_KEPT}, {DAILY_KEPT}\n"
     f"local MONTHLY_KEPT, HOURLY_KEPT = {MONTHLY_KEPT}, {HOURLY_KEPT}\n"
-    f"local PFADD_CHUNK = {PFADD_CHUNK}\n"
+    f"local PFADD_CHUNK, GROUP_COST = {PFADD_CHUNK}, {GROUP_COST}\n"
     + """
 local counts, hlls = {}, {}  -- key → {expire, fields = {field → n}} / {expire, members}
 
@@ -106,7 +109,15 @@ local budget, prefix = tonumber(ARGV[1]), ARGV[2]
 while budget > 0 do
   local entry = redis.call('LPOP', KEYS[1])
   if not entry then break end
-  for group in string.gmatch(entry, '[^;]+') do budget = budget - fold_group(prefix, group) end
+  local groups = {}
+  for group in string.gmatch(entry, '[^;]+') do groups[#groups + 1] = group end
+  for i, group in ipairs(groups) do
+    if budget <= 0 then  -- a big batch's entry: fold the rest next call, Redis stays responsive
+      redis.call('LPUSH', KEYS[1], table.concat(groups, ';', i))
+      break
+    end
+    budget = budget - fold_group(prefix, group) - GROUP_COST
+  end
 end
 apply_folded()
 return redis.call('LLEN', KEYS[1])
