@@ -30,7 +30,8 @@ import pytest
 from segpixel.profiles.redis_cluster import RedisClusterProfileStore
 from tests.conftest import ServerProcess
 from tests.helpers import ApiClient
-from tests.pixel.conftest import GIF_LENGTH
+from tests.support.pixel_shots import Shot
+from tests.support.pixel_shots import fire as fire_pixel
 from tests.support.redis_cluster import LocalCluster, free_base_port
 
 PIXELS = 2_000
@@ -41,15 +42,6 @@ STORE_TIMEOUT_MS = 300
 ANSWER_BOUND = 5.0
 FIRST_UID = 8_000_000_000_000
 PREFIX = "cfault:"
-
-
-@dataclass
-class Shot:
-    status: int | None = None
-    gif: bool = False
-    seconds: float = 0.0
-    error: str | None = None
-    phase: str = ""
 
 
 @dataclass
@@ -136,7 +128,7 @@ def run_master_kill(server: ServerProcess, cluster: LocalCluster, url: str) -> N
         "the segment in the pixel's catalog snapshot",
     )
 
-    shots = [Shot() for _ in range(PIXELS)]
+    shots = [Shot(FIRST_UID + i) for i in range(PIXELS)]
     answered = 0
     lock = threading.Lock()
     killed = threading.Event()
@@ -155,17 +147,7 @@ def run_master_kill(server: ServerProcess, cluster: LocalCluster, url: str) -> N
                 clients.append(client)
         shot = shots[i]
         shot.phase = "after" if rejoined.is_set() else "outage" if killed.is_set() else "before"
-        started = time.monotonic()
-        try:
-            response = client.get(f"/seg?add={sid}", headers={"Cookie": f"uuid2={FIRST_UID + i}"})
-            shot.status = response.status_code
-            shot.gif = (
-                response.headers.get("content-type") == "image/gif"
-                and len(response.content) == GIF_LENGTH
-            )
-        except httpx.HTTPError as exc:
-            shot.error = f"{type(exc).__name__}: {exc}"
-        shot.seconds = time.monotonic() - started
+        fire_pixel(client, sid, shot)
         with lock:
             answered += 1
 

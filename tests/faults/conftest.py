@@ -22,7 +22,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -30,13 +29,14 @@ import psycopg
 import pytest
 
 from tests.conftest import free_port
-from tests.pixel.conftest import GIF_LENGTH
 from tests.pixel.test_store_fault import (  # noqa: F401 (fixture and helpers for this folder)
     PrivateRedis,
     health,
     private_redis,
     wait_for,
 )
+from tests.support.pixel_shots import Shot
+from tests.support.pixel_shots import fire as fire_pixel
 
 
 def _pg_bin() -> Path | None:
@@ -139,17 +139,6 @@ def accepted(base_url: str, segment_id: int) -> bool:
     return bool(answer["items"] and answer["items"][0]["accepted"])
 
 
-@dataclass
-class Shot:
-    uid: int
-    phase: str
-    status: int | None = None
-    gif: bool = False
-    seconds: float = 0.0
-    warning: str = ""
-    error: str | None = None
-
-
 class PixelLoad:
     """Threads firing `/seg?add=SEGMENT` until stopped, each call from a new browser (its own
     uuid2), remembering every answer with the phase (`load.phase = "…"`) it was fired in."""
@@ -169,21 +158,7 @@ class PixelLoad:
     def _fire(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=30) as client:
             while not self._stop.is_set():
-                shot = Shot(next(self._next_uid), self.phase)
-                started = time.monotonic()
-                try:
-                    response = client.get(
-                        f"/seg?add={self.segment_id}", headers={"Cookie": f"uuid2={shot.uid}"}
-                    )
-                    shot.status = response.status_code
-                    shot.gif = (
-                        response.headers.get("content-type") == "image/gif"
-                        and len(response.content) == GIF_LENGTH
-                    )
-                    shot.warning = response.headers.get("x-segpixel-warning", "")
-                except httpx.HTTPError as exc:
-                    shot.error = f"{type(exc).__name__}: {exc}"
-                shot.seconds = time.monotonic() - started
+                shot = fire_pixel(client, self.segment_id, Shot(next(self._next_uid), self.phase))
                 with self._lock:
                     self.shots.append(shot)
 

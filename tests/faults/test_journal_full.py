@@ -31,7 +31,8 @@ from tests.faults.conftest import (
     wait_for,
 )
 from tests.helpers import ApiClient
-from tests.pixel.conftest import GIF_LENGTH, parse_metrics
+from tests.pixel.conftest import parse_metrics
+from tests.support.pixel_shots import fire as fire_pixel
 
 PREFIX = "jfull:"
 JOURNAL_MAX_BYTES = 16_384
@@ -49,17 +50,7 @@ def _drained(h: dict) -> bool:
 
 
 def _fire(http: httpx.Client, sid: int, uid: int, phase: str) -> Shot:
-    shot = Shot(uid, phase)
-    started = time.monotonic()
-    response = http.get(f"/seg?add={sid}", headers={"Cookie": f"uuid2={uid}"})
-    shot.seconds = time.monotonic() - started
-    shot.status = response.status_code
-    shot.gif = (
-        response.headers.get("content-type") == "image/gif" and len(response.content) == GIF_LENGTH
-    )
-    shot.warning = response.headers.get("x-segpixel-warning", "")
-    shot.error = response.headers.get("retry-after")  # kept for the 503s' Retry-After
-    return shot
+    return fire_pixel(http, sid, Shot(uid, phase))
 
 
 def test_a_full_journal_answers_pixels_honestly_and_loses_no_acknowledged_add(
@@ -112,7 +103,7 @@ def test_a_full_journal_answers_pixels_honestly_and_loses_no_acknowledged_add(
             refused = [s for s in shots if s.phase == "full"]
             print(
                 f"a refused pixel: status {refused[0].status}, GIF {refused[0].gif}, "
-                f"Retry-After {refused[0].error}, X-Segpixel-Warning {refused[0].warning!r}"
+                f"Retry-After {refused[0].retry_after}, X-Segpixel-Warning {refused[0].warning!r}"
             )
             assert full["journal"]["full"] is True
             assert full["profile_store"]["state"] == "down"
@@ -125,7 +116,7 @@ def test_a_full_journal_answers_pixels_honestly_and_loses_no_acknowledged_add(
             assert metrics['segpixel_write_mutations_total{where="lost"}'] == len(refused)
             for s in refused:
                 assert s.status == 503 and s.gif, s
-                assert s.error == "5" and "not stored: the journal is full" in s.warning, s
+                assert s.retry_after == "5" and "not stored: the journal is full" in s.warning, s
 
             private_redis.start()
             restarted = time.monotonic()

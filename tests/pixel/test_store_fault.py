@@ -26,7 +26,6 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,7 +35,8 @@ import redis
 from segpixel.profiles.redis import RedisProfileStore
 from tests.conftest import ServerProcess, free_port
 from tests.helpers import ApiClient
-from tests.pixel.conftest import GIF_LENGTH
+from tests.support.pixel_shots import Shot
+from tests.support.pixel_shots import fire as fire_pixel
 
 REDIS_SERVER = "/usr/bin/redis-server"
 PIXELS = 2_000
@@ -102,15 +102,6 @@ class PrivateRedis:
                 self.proc.wait()
 
 
-@dataclass
-class Shot:
-    status: int | None = None
-    gif: bool = False
-    seconds: float = 0.0
-    error: str | None = None
-    phase: str = ""  # "before" the kill, during the "outage", "after" the restart
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path):
     if not Path(REDIS_SERVER).exists():
@@ -171,7 +162,7 @@ def run_outage(server: ServerProcess, private_redis: PrivateRedis) -> None:
     )
     assert health(base)["profile_store"]["state"] == "up"
 
-    shots = [Shot() for _ in range(PIXELS)]
+    shots = [Shot(FIRST_UID + i) for i in range(PIXELS)]
     answered = 0
     lock = threading.Lock()
     outage = threading.Event()
@@ -190,17 +181,7 @@ def run_outage(server: ServerProcess, private_redis: PrivateRedis) -> None:
                 clients.append(client)
         shot = shots[i]
         shot.phase = "after" if redis_back.is_set() else "outage" if outage.is_set() else "before"
-        started = time.monotonic()
-        try:
-            response = client.get(f"/seg?add={sid}", headers={"Cookie": f"uuid2={FIRST_UID + i}"})
-            shot.status = response.status_code
-            shot.gif = (
-                response.headers.get("content-type") == "image/gif"
-                and len(response.content) == GIF_LENGTH
-            )
-        except httpx.HTTPError as exc:
-            shot.error = f"{type(exc).__name__}: {exc}"
-        shot.seconds = time.monotonic() - started
+        fire_pixel(client, sid, shot)
         with lock:
             answered += 1
 
