@@ -103,7 +103,7 @@ end
 FOLD_LUA = (
     _FOLD_HEAD
     + """
--- KEYS[1]: the log. ARGV[1]: loads to fold (entries are taken whole); ARGV[2]: the key prefix.
+-- KEYS[1]: the log. ARGV[1]: the budget (a load 1, a group GROUP_COST); ARGV[2]: the prefix.
 -- Returns how many entries the log still holds.
 local budget, prefix = tonumber(ARGV[1]), ARGV[2]
 while budget > 0 do
