@@ -12,9 +12,10 @@ day's ISO date are made once per value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -57,8 +58,10 @@ def report_rows(
             segments.setdefault(key, set()).add(sid)
     keys = sorted(loads, key=itemgetter(*(_POSITION[d] for d in dims))) if dims else list(loads)
     context = _Context(request, facts, names, today, loads, segments)
-    # Column by column (map), then zipped into rows: no Python call per cell where C can do it.
-    return list(zip(*(list(map(_cell(c, context), keys)) for c in request.columns), strict=True))
+    # Column by column, then zipped into rows; the common columns are C-level maps over the
+    # keys (itemgetter, dict lookups), with no Python call per cell.
+    columns = [list(_column(c, context, keys)) for c in request.columns]
+    return list(zip(*columns, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,46 +73,42 @@ class _Context:
     loads: dict[Key, int]
     segments: dict[Key, set[int]]
 
-    def per_segment(self, values: Mapping[tuple[int, int], Any], at: int) -> Callable[[Key], Any]:
-        """A metric kept per (segment, period): the group's segment's, or its segments' sum."""
+    def per_segment(
+        self, values: Mapping[tuple[int, int], Any], at: int, keys: list[Key]
+    ) -> Iterable[Any]:
+        """A metric kept per (segment, period): each group's segment's, or its segments' sum."""
         if not self.segments:
-            return lambda key: values.get((key[0], key[at]), 0)
-        return lambda key: sum(values.get((s, key[at]), 0) for s in self.segments[key])
+            return map(values.get, map(itemgetter(0, at), keys), repeat(0))
+        return (sum(values.get((s, key[at]), 0) for s in self.segments[key]) for key in keys)
 
 
-def _cell(column: str, c: _Context) -> Callable[[Key], Any]:
-    """How to fill `column` from a group's key (the request's rules put day / month in it)."""
+def _column(column: str, c: _Context, keys: list[Key]) -> Iterable[Any]:
+    """`column`'s values, one per group key (the request's rules put day / month in the key)."""
     if column == "segment_id":
-        return itemgetter(0)
+        return map(itemgetter(0), keys)
     if column == "segment_name":
-        return lambda key: c.names.get(key[0], "")
+        return map(c.names.get, map(itemgetter(0), keys), repeat(""))
     if column == "day":
-        return _labelled(2, lambda day: day_of(day).isoformat())
+        return _labelled(map(itemgetter(2), keys), lambda day: day_of(day).isoformat())
     if column == "month":
-        return _labelled(3, lambda month: f"{month // 100:04d}-{month % 100:02d}")
+        return _labelled(map(itemgetter(3), keys), lambda m: f"{m // 100:04d}-{m % 100:02d}")
     if column == "source":
-        return lambda key: SOURCES[key[4]] if key[4] < len(SOURCES) else "?"
+        return (SOURCES[key[4]] if key[4] < len(SOURCES) else "?" for key in keys)
     if column == "total_loads":
-        return c.loads.__getitem__
+        return map(c.loads.__getitem__, keys)
     if column == "daily_uniques":
-        return c.per_segment(c.facts.daily_uniques, 2)
+        return c.per_segment(c.facts.daily_uniques, 2, keys)
     if column == "monthly_uniques":
-        return c.per_segment(c.facts.monthly_uniques, 3)
-    average = c.per_segment(_averages(c.request, c.facts, c.today), 3)
-    return lambda key: int(average(key) + 0.5)  # avg_daily_uniques: an int, half up
+        return c.per_segment(c.facts.monthly_uniques, 3, keys)
+    averages = c.per_segment(_averages(c.request, c.facts, c.today), 3, keys)
+    return (int(average + 0.5) for average in averages)  # avg_daily_uniques: an int, half up
 
 
-def _labelled(position: int, label: Callable[[int], str]) -> Callable[[Key], str]:
-    made: dict[int, str] = {}
-
-    def cell(key: Key) -> str:
-        value = key[position]
-        text = made.get(value)
-        if text is None:
-            text = made[value] = label(value)
-        return text
-
-    return cell
+def _labelled(values: Iterable[int], label: Callable[[int], str]) -> Iterable[str]:
+    """Each value's label, made once per distinct value (a year has 365 days, not 365,000)."""
+    values = list(values)
+    made = {value: label(value) for value in set(values)}
+    return map(made.__getitem__, values)
 
 
 def _averages(
