@@ -82,7 +82,12 @@ async def test_a_batch_replayed_after_a_partial_write_applies_only_what_was_miss
 async def test_a_write_fewer_replicas_acknowledge_is_not_stored(redis_cluster: str) -> None:
     """Each master has one replica: asking for two makes every WAIT fall short."""
     store = RedisClusterProfileStore(
-        redis_cluster, prefix=f"{PREFIX}{next(_prefixes)}:", timeout=0.3, min_replicas=2
+        # WAIT gives up at 0.8 × the timeout: 2 s leaves a busy machine 0.4 s for the reply, so
+        # the store's own sentence is what fails, not the socket
+        redis_cluster,
+        prefix=f"{PREFIX}{next(_prefixes)}:",
+        timeout=2.0,
+        min_replicas=2,
     )
     await store.open()
     try:

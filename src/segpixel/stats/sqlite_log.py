@@ -120,7 +120,10 @@ def attach(conn: sqlite3.Connection, profiles: Path) -> None:
     conn.execute(f"PRAGMA {SCHEMA}.journal_mode = WAL")
     conn.execute(f"PRAGMA {SCHEMA}.synchronous = NORMAL")
     conn.execute(f"PRAGMA {SCHEMA}.cache_size = -{CACHE_KIB}")
-    conn.execute("BEGIN")
+    # IMMEDIATE: take the write lock first (waiting busy_timeout for it). A deferred BEGIN that
+    # reads the schema and then writes fails at once ("database is locked") when another
+    # connection of this server attaches at the same moment.
+    conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in COUNTERS:
             conn.execute(statement)
