@@ -306,12 +306,13 @@ async def test_expired_memberships_are_never_returned(store: ProfileStore) -> No
     assert (await store.read(uid, T0 + HOUR)).memberships == ()
 
 
-async def test_a_write_prunes_expired_memberships(store: ProfileStore) -> None:
+async def test_expired_memberships_are_reclaimed(store: ProfileStore) -> None:
     uid = new_uid()
     await add(store, uid, T0, Add(7, T0 + MINUTE))
-    await add(store, uid, T0 + HOUR, Add(8, T0 + 2 * HOUR))
+    await add(store, uid, T0 + HOUR, Add(8, T0 + 2 * HOUR))  # Redis prunes 7 on this write
+    await store.reclaim(T0 + HOUR, 1_000)  # SQLite's sweep deletes it
 
-    # Read "in the past": the pruned membership is gone from storage, not just filtered out.
+    # Read "in the past": the expired membership is gone from storage, not just filtered out.
     assert [m.segment_id for m in (await store.read(uid, T0)).memberships] == [8]
 
 
@@ -771,6 +772,69 @@ async def test_sqlite_reclaim_deletes_expired_rows_up_to_the_limit(
 
     await sqlite_store.reclaim(T0 + SYNC_KEPT, 100)  # a sync is forgotten after 7 days
     assert rows(sqlite_store.path, "partner_syncs") == 0
+
+
+async def test_sqlite_sweep_walks_the_table_in_windows_and_wraps_around(
+    sqlite_store: SqliteProfileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Windows of 3 rows, at most 2 windows a call: a call sees 6 rows, so 20 users (big and
+    # small ids: negative and positive keys in SQLite) take several calls, each going on from
+    # where the last stopped; then the sweep starts over at the top of the table.
+    monkeypatch.setattr(sqlite_backend, "SWEEP_WINDOW", 3)
+    monkeypatch.setattr(sqlite_backend, "SWEEP_WINDOWS", 2)
+    users = [new_uid(big=i % 2 == 0) for i in range(20)]
+    expired = set(users[::3])
+    await sqlite_store.apply(
+        [Mutation(u, T0, (Add(7, T0 + (MINUTE if u in expired else HOUR)),)) for u in users]
+    )
+    now = T0 + 2 * MINUTE
+
+    swept = [await sqlite_store.reclaim(now, 1_000) for _ in range(5)]
+
+    assert sum(swept) == len(expired)
+    assert max(swept) < len(expired)  # no call walked the whole table
+    assert rows(sqlite_store.path, "memberships") == len(users) - len(expired)
+    for u in users:
+        assert len((await sqlite_store.read(u, now)).memberships) == (u not in expired)
+    later = [new_uid() for _ in range(2)]  # expire after the sweep passed: found next round
+    await sqlite_store.apply([Mutation(u, T0, (Add(8, T0 + MINUTE),)) for u in later])
+    assert sum([await sqlite_store.reclaim(now, 1_000) for _ in range(5)]) == 2
+
+
+async def test_sqlite_writes_leave_expired_rows_to_the_sweep(
+    sqlite_store: SqliteProfileStore,
+) -> None:
+    uid = new_uid()
+    await add(sqlite_store, uid, T0, Add(7, T0 + MINUTE), Add(8, T0 + DAY))
+    await add(sqlite_store, uid, T0 + HOUR, Add(9, T0 + DAY))  # 7 has expired by then
+
+    assert [m.segment_id for m in (await sqlite_store.read(uid, T0 + HOUR)).memberships] == [8, 9]
+    assert rows(sqlite_store.path, "memberships") == 3  # 7 is still a row, never shown
+    await add(sqlite_store, uid, T0 + HOUR, Add(7, T0 + DAY))  # re-added: starts afresh
+    again = (await sqlite_store.read(uid, T0 + HOUR)).memberships[0]
+    assert (again.segment_id, again.count, again.first_added) == (7, 1, T0 + HOUR)
+
+
+async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(sqlite_backend._SCHEMA)
+        conn.execute("CREATE INDEX memberships_expires_at ON memberships (expires_at)")
+        conn.execute(
+            "INSERT INTO memberships VALUES (5, 7, ?, NULL, ?, ?, 1, NULL)", (T0 + DAY, T0, T0)
+        )
+        conn.execute("PRAGMA user_version = 2")
+        conn.commit()
+    s = SqliteProfileStore(path)
+    await s.open()
+    try:
+        assert [m.segment_id for m in (await s.read(5, T0)).memberships] == [7]
+    finally:
+        await s.close()
+    with closing(sqlite3.connect(path)) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='index'")}
+        assert "memberships_expires_at" not in indexes
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == sqlite_backend.SCHEMA_VERSION
 
 
 async def test_two_sqlite_stores_on_one_file_lose_nothing(tmp_path: Path) -> None:

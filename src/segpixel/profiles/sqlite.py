@@ -24,7 +24,7 @@ from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import BatchToken
 from segpixel.stats import sqlite_log as load_log
 
-SCHEMA_VERSION = 2  # 2: the load log
+SCHEMA_VERSION = 3  # 2: the load log; 3: no index on memberships.expires_at (swept instead)
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 CHECKPOINT_SECONDS = 1.0
@@ -46,7 +46,6 @@ CREATE TABLE IF NOT EXISTS memberships (
     recent TEXT,  -- earlier adds, newest first: 'MMMMMMMMM,' epoch minutes, 9 digits each
     PRIMARY KEY (uid, segment_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS memberships_expires_at ON memberships (expires_at);
 CREATE TABLE IF NOT EXISTS partner_syncs (
     uid INTEGER NOT NULL,
     usersync_id INTEGER NOT NULL,
@@ -88,7 +87,6 @@ ON CONFLICT (uid, segment_id) DO UPDATE SET
     last_added = excluded.last_added
 """.replace("{keep}", str(RECENT_ADDS_KEPT * 10))
 _DELETE_MEMBERSHIP = "DELETE FROM memberships WHERE uid = ? AND segment_id = ?"
-_PRUNE_USER = "DELETE FROM memberships WHERE uid = ? AND expires_at <= ?"
 _UPSERT_SYNC = """
 INSERT INTO partner_syncs (uid, usersync_id, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (uid, usersync_id) DO UPDATE SET synced_at = excluded.synced_at
@@ -98,10 +96,24 @@ INSERT INTO partner_uids (uid, partner, partner_uid, set_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (uid, partner) DO UPDATE SET
     partner_uid = excluded.partner_uid, set_at = excluded.set_at
 """
+# Expired memberships are swept in key order, a window of rows at a time, from a cursor that
+# wraps around: no index on expires_at, whose upkeep doubled the pages every add dirties
+# (an upsert moves its row in that index too) and so the cost of the pixel's commit.
+_WINDOW_END = (
+    "SELECT uid, segment_id FROM memberships WHERE (uid, segment_id) > (?, ?) "
+    "ORDER BY uid, segment_id LIMIT 1 OFFSET ?"
+)
+_SWEEP = (
+    "DELETE FROM memberships WHERE (uid, segment_id) IN (SELECT uid, segment_id FROM memberships "
+    "WHERE (uid, segment_id) > (?, ?) AND (uid, segment_id) <= (?, ?) AND expires_at <= ? "
+    "ORDER BY uid, segment_id LIMIT ?) RETURNING uid, segment_id"
+)
+SWEEP_WINDOW = 50_000  # rows looked at per sweep transaction (the write lock is held that long)
+SWEEP_WINDOWS = 40  # windows per reclaim call at most: 2 M rows a call
+_KEY_MIN = (-(1 << 63), -(1 << 63))  # below every stored (uid, segment_id): segment ids are > 0
+_KEY_MAX = ((1 << 63) - 1, (1 << 63) - 1)
 # Row values + LIMIT: WITHOUT ROWID tables have no rowid to delete by.
 _RECLAIM = {
-    "memberships": "DELETE FROM memberships WHERE (uid, segment_id) IN "
-    "(SELECT uid, segment_id FROM memberships WHERE expires_at <= ? LIMIT ?)",
     "partner_syncs": "DELETE FROM partner_syncs WHERE (uid, usersync_id) IN "
     "(SELECT uid, usersync_id FROM partner_syncs WHERE synced_at <= ? LIMIT ?)",
     "partner_uids": "DELETE FROM partner_uids WHERE (uid, partner) IN "
@@ -146,6 +158,7 @@ class SqliteProfileStore:
         self._maintenance: ThreadPoolExecutor | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._loads = load_log.LoadRecorder(_sql_uid)
+        self._sweep_from = _KEY_MIN  # where the next sweep for expired memberships starts
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -218,6 +231,8 @@ class SqliteProfileStore:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(load_log.LOG)
+            if version < 3:  # swept since version 3 (_SWEEP); the index only slowed adds
+                conn.execute("DROP INDEX IF EXISTS memberships_expires_at")
             # Future migrations go here, keyed on `version`.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -246,22 +261,22 @@ class SqliteProfileStore:
     def _apply(self, batch: Sequence[Mutation]) -> None:
         """One transaction; the merge happens in SQL (_ADD), so nothing is read first.
 
-        For each mutation, as domain.profile.apply_mutation does: drop what has expired at its
-        time, apply the adds, then the removes. Statements of one kind run together through
-        executemany; a user met a second time in the batch flushes what is pending first, so a
-        user's writes keep their order.
+        As domain.profile.apply_mutation does for each mutation: the adds (an expired membership
+        starts afresh), then the removes. Expired rows are not deleted here (reads never return
+        them; `reclaim` sweeps them): a delete per user would cost the hot path a statement.
+        Statements of one kind run together through executemany; a user met a second time in
+        the batch flushes what is pending first, so a user's writes keep their order.
         """
         conn = self._conn(self._wconn)
-        prunes: list[tuple[int, int]] = []
         adds: list[tuple[int, int, int, int | None, int, int]] = []
         removes: list[tuple[int, int]] = []
         pending: set[int] = set()
 
         def flush() -> None:
-            conn.executemany(_PRUNE_USER, prunes)
             conn.executemany(_ADD, adds)
-            conn.executemany(_DELETE_MEMBERSHIP, removes)
-            prunes.clear(), adds.clear(), removes.clear(), pending.clear()
+            if removes:
+                conn.executemany(_DELETE_MEMBERSHIP, removes)
+            adds.clear(), removes.clear(), pending.clear()
 
         syncs: list[tuple[int, int, int]] = []
         partner_uids: list[tuple[int, str, str, int]] = []
@@ -271,11 +286,13 @@ class SqliteProfileStore:
                 if uid in pending:
                     flush()
                 pending.add(uid)
-                prunes.append((uid, at))
                 adds += [(uid, a.segment_id, a.expires_at, a.value, at, at) for a in m.adds]
-                removes += [(uid, sid) for sid in m.removes]
-                syncs += [(uid, usersync_id, at) for usersync_id in m.synced_partners]
-                partner_uids += [(uid, p, puid, at) for p, puid in m.partner_uids]
+                if m.removes:
+                    removes += [(uid, sid) for sid in m.removes]
+                if m.synced_partners:
+                    syncs += [(uid, usersync_id, at) for usersync_id in m.synced_partners]
+                if m.partner_uids:
+                    partner_uids += [(uid, p, puid, at) for p, puid in m.partner_uids]
             flush()
             if syncs:
                 conn.executemany(_UPSERT_SYNC, syncs)
@@ -317,11 +334,34 @@ class SqliteProfileStore:
 
     def _reclaim(self, now: float, limit: int) -> int:
         conn = self._conn(self._mconn)
+        deleted = self._sweep(conn, now, limit)
         with _transaction(conn):
-            deleted = conn.execute(_RECLAIM["memberships"], (now, limit)).rowcount
             conn.execute(_RECLAIM["partner_syncs"], (now - SYNC_KEPT_SECONDS, limit))
             conn.execute(_RECLAIM["partner_uids"], (now - PARTNER_UID_KEPT_SECONDS, limit))
             load_log.prune(conn, now, limit)
+        return deleted
+
+    def _sweep(self, conn: sqlite3.Connection, now: float, limit: int) -> int:
+        """Delete up to `limit` expired memberships, walking the table in key order from where
+        the last sweep stopped; at the end of the table the next sweep starts over."""
+        deleted = 0
+        if limit <= 0:
+            return 0
+        for _ in range(SWEEP_WINDOWS):
+            start = self._sweep_from
+            with _transaction(conn):
+                end = conn.execute(_WINDOW_END, (*start, SWEEP_WINDOW - 1)).fetchone()
+                gone = conn.execute(
+                    _SWEEP, (*start, *(end or _KEY_MAX), now, limit - deleted)
+                ).fetchall()
+            deleted += len(gone)
+            if deleted >= limit:  # stopped inside the window: go on from the last row deleted
+                self._sweep_from = max(gone)
+                break
+            if end is None:  # the window reached the end of the table
+                self._sweep_from = _KEY_MIN
+                break
+            self._sweep_from = end
         return deleted
 
     # -- plumbing ----------------------------------------------------------------------------
