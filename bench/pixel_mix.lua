@@ -1,6 +1,6 @@
 -- wrk script for bench/pixel.py: a mix of new visitors and returning cookies adding 1-3 segments.
 -- Settings come from the environment: SEGMENTS (comma-separated ids), NEW_SHARE (0..1),
--- USERS (size of the returning-user pool), DELAY_MS (per-connection pause: a throttled phase).
+-- USERS (size of the returning-user pool), DELAY_MS (mean pause per request: a throttled phase).
 local segments = {}
 for id in string.gmatch(os.getenv("SEGMENTS") or "1", "[^,]+") do
   table.insert(segments, id)
@@ -34,6 +34,11 @@ function request()
   return wrk.format("GET", path, headers)
 end
 
+-- A random pause of mean DELAY_MS (exponential, as between independent visitors' page views):
+-- equal pauses would keep the connections in step and measure their bursts instead of the load.
 function delay()
-  return delay_ms
+  if delay_ms <= 0 then
+    return 0
+  end
+  return math.floor(-delay_ms * math.log(1 - math.random()) + 0.5)
 end
