@@ -49,6 +49,7 @@ from segpixel.profiles.base import BatchToken, ProfileStore
 from segpixel.profiles.factory import make_profile_store
 from segpixel.profiles.redis import RedisProfileStore
 from segpixel.profiles.sqlite import SqliteProfileStore
+from segpixel.stats import sqlite_log
 from segpixel.stats.base import LoadStats
 from segpixel.stats.redis import RedisLoadStats
 from segpixel.stats.redis_log import FOLD_LOADS, FOLD_LUA, log_key
@@ -835,6 +836,26 @@ async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Pat
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='index'")}
         assert "memberships_expires_at" not in indexes
         assert conn.execute("PRAGMA user_version").fetchone()[0] == sqlite_backend.SCHEMA_VERSION
+
+
+async def test_sqlite_writer_trims_the_folded_load_log_a_slice_per_batch(
+    sqlite_store: SqliteProfileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_log, "TRIM_CHUNK", 2)
+    for _ in range(5):
+        await add(sqlite_store, new_uid(), T0, Add(7, T0 + HOUR))
+    assert rows(sqlite_store.path, "load_log") == 5
+    sqlite_store._checkpoint()  # what the upkeep thread does every second: fold, note the mark
+
+    left = []
+    for _ in range(3):  # each batch logs its row and deletes 2 folded ones, never the last
+        await add(sqlite_store, new_uid(), T0, Add(8, T0 + HOUR))
+        left.append(rows(sqlite_store.path, "load_log"))
+
+    assert left == [4, 3, 4]  # 5+1-2, 4+1-2, then only the last folded row + 3 new ones
+    sqlite_store._checkpoint()
+    with closing(sqlite3.connect(sqlite_log.counters_path(sqlite_store.path))) as conn:
+        assert conn.execute("SELECT sum(loads) FROM load_counts").fetchone()[0] == 8  # none lost
 
 
 async def test_two_sqlite_stores_on_one_file_lose_nothing(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ class SqliteProfileStore:
         conn = self._conn(self._mconn)
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         load_log.fold_all(conn)  # (a fold that finds the counters busy waits for the next round)
-        load_log.trim(conn)
+        self._loads.folded = load_log.folded_mark(conn)  # the writer trims up to it
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.

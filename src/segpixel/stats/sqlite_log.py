@@ -17,9 +17,11 @@ second file,
 A load is logged once, in the transaction that stores its batch, and folded once: the fold runs
 in a transaction of the counters' file that also moves its high-water mark (`fold_state`); trimming
 keeps the last folded row, so a new row's id (max + 1) is always above the mark. The counters' file
-has a write lock of its own, so a fold never holds up the profile store's writer; only trimming
-the folded log takes the profile file's lock, briefly. The profile store folds every second and
-the reader folds before it reads, so reports see every stored load.
+has a write lock of its own, so a fold never holds up the profile store's writer. The folded log
+is trimmed by the writer itself, a slice in a batch's transaction (`LoadRecorder.record`): a trim
+on another connection took the profile file's write lock, and the writer that met it waited in
+SQLite's busy handler, which sleeps 1, 2, 5… ms, on the event loop. The profile store folds every
+second and the reader folds before it reads, so reports see every stored load.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from segpixel.domain.profile import Mutation
 
 DAY_USERS_KEPT_DAYS = 3  # active_users_24h needs yesterday; a late journal replay a little more
 FOLD_CHUNK = 20_000  # log rows per fold transaction
+TRIM_CHUNK = 1_000  # folded log rows a batch's transaction deletes at most
 CACHE_KIB = 64 << 10  # the counters' page cache on a folding connection: who loaded what today
 SCHEMA = "loads"  # the counters' file, as attached to a connection on the profile file
 
@@ -82,6 +85,10 @@ _FOLD_COUNTS = f"""INSERT INTO loads.load_counts (segment_id, day, source, loads
 _FOLD_USERS = f"""INSERT INTO loads.load_day_users (day, segment_id, uid, hours)
     SELECT l.day, s.value, l.uid, 1 << l.hour FROM {_LOADS}
     ON CONFLICT DO UPDATE SET hours = hours | excluded.hours WHERE hours & excluded.hours = 0"""
+# `<`, not `<=`: the last folded row stays, so the next id is still above the mark.
+_TRIM = (
+    "DELETE FROM load_log WHERE id IN (SELECT id FROM load_log WHERE id < ? ORDER BY id LIMIT ?)"
+)
 _PRUNE = {
     "load_day_users": "DELETE FROM loads.load_day_users WHERE (day, segment_id, uid) IN "
     "(SELECT day, segment_id, uid FROM loads.load_day_users WHERE day < ? LIMIT ?)",
@@ -101,8 +108,14 @@ class LoadRecorder:
     def __init__(self, uid_of: Callable[[int], int]):
         self.uid_of = uid_of  # the store's mapping of unsigned user ids to SQLite integers
         self._day = DayClock()
+        self.folded = 0  # the fold's mark as last seen (set by whoever folds): rows below go
+        self._trimmed = 0  # no folded row is left below this id
 
     def record(self, conn: sqlite3.Connection, batch: Sequence[Mutation]) -> None:
+        """Log the batch's loads, and trim a slice of the folded log while holding the lock."""
+        mark = self.folded
+        if mark > self._trimmed and conn.execute(_TRIM, (mark, TRIM_CHUNK)).rowcount < TRIM_CHUNK:
+            self._trimmed = mark
         rows = []
         for m in batch:
             loads = m.loads()
@@ -163,17 +176,9 @@ def fold_all(conn: sqlite3.Connection, rounds: int = 50) -> None:
             return
 
 
-def trim(conn: sqlite3.Connection) -> None:
-    """Drop the folded log rows (a short write on the profile file)."""
-    conn.execute("BEGIN")
-    try:
-        # `<`, not `<=`: the last folded row stays, so the next id is still above the mark
-        conn.execute("DELETE FROM main.load_log WHERE id < (SELECT upto FROM loads.fold_state)")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+def folded_mark(conn: sqlite3.Connection) -> int:
+    """The id of the last log row folded (`conn` has the counters attached)."""
+    return conn.execute("SELECT upto FROM loads.fold_state").fetchone()[0]
 
 
 def prune(conn: sqlite3.Connection, now: float, limit: int) -> int:
