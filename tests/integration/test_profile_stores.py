@@ -783,6 +783,7 @@ async def test_sqlite_sweep_walks_the_table_in_windows_and_wraps_around(
     # where the last stopped; then the sweep starts over at the top of the table.
     monkeypatch.setattr(sqlite_backend, "SWEEP_WINDOW", 3)
     monkeypatch.setattr(sqlite_backend, "SWEEP_WINDOWS", 2)
+    monkeypatch.setattr(sqlite_backend, "SWEEP_PAUSE", 0)
     users = [new_uid(big=i % 2 == 0) for i in range(20)]
     expired = set(users[::3])
     await sqlite_store.apply(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -108,8 +109,11 @@ _SWEEP = (
     "WHERE (uid, segment_id) > (?, ?) AND (uid, segment_id) <= (?, ?) AND expires_at <= ? "
     "ORDER BY uid, segment_id LIMIT ?) RETURNING uid, segment_id"
 )
-SWEEP_WINDOW = 50_000  # rows looked at per sweep transaction (the write lock is held that long)
-SWEEP_WINDOWS = 40  # windows per reclaim call at most: 2 M rows a call
+# A window of 2,000 rows holds the write lock about 2 ms (a batch that meets it waits that long);
+# the pause between windows lets the writer in. 250 windows: 500,000 rows a call, a minute apart.
+SWEEP_WINDOW = 2_000
+SWEEP_WINDOWS = 250
+SWEEP_PAUSE = 0.01
 _KEY_MIN = (-(1 << 63), -(1 << 63))  # below every stored (uid, segment_id): segment ids are > 0
 _KEY_MAX = ((1 << 63) - 1, (1 << 63) - 1)
 # Row values + LIMIT: WITHOUT ROWID tables have no rowid to delete by.
@@ -362,6 +366,7 @@ class SqliteProfileStore:
                 self._sweep_from = _KEY_MIN
                 break
             self._sweep_from = end
+            time.sleep(SWEEP_PAUSE)  # on the upkeep thread: the writer takes the lock meanwhile
         return deleted
 
     # -- plumbing ----------------------------------------------------------------------------
