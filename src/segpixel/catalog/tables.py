@@ -135,7 +135,8 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     progress: Mapped[dict] = mapped_column(JSON, default=dict)
-    result: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # read only by the download: a status poll need not load a year's report
+    result: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
