@@ -72,13 +72,13 @@ def report_loads(
         )
     except ValidationFailed as exc:
         raise _fail(str(exc), 2) from None
-    rows, daily, names = asyncio.run(_run_reports(request, chart, member_id, plot is not None))
+    table, daily, names = asyncio.run(_run_reports(request, chart, member_id, plot is not None))
     if csv:
         from segpixel.reporting.render import render
 
-        print(render(rows, request.columns, "csv").decode(), end="")
+        print(render(table, "csv").decode(), end="")
     else:
-        _cli()._print_table(list(request.columns), [list(row) for row in rows])
+        _cli()._print_table(list(request.columns), [list(row) for row in table.rows()])
     if plot is not None:
         from segpixel.reporting.plot import plot_daily
         from segpixel.reporting.render import as_dicts
@@ -87,7 +87,7 @@ def report_loads(
             f"segment {segment[0]}" if segment and len(segment) == 1 else f"{len(names)} segments"
         )
         title = f"Segment loads, {what}, {request.first} to {request.last} (UTC)"
-        plot_daily(as_dicts(daily, chart.columns), plot, title)
+        plot_daily(as_dicts(daily.rows(), chart.columns), plot, title)
         _cli().err_console.print(f"chart written to {plot}")
 
 
@@ -107,9 +107,9 @@ async def _run_reports(request: Any, chart: Any, member_id: int | None, with_cha
             names = visible_segments(session, operator, request.segment_ids, member_id)
         await stats.open()
         today = datetime.now(UTC).date()
-        rows = await report(request, names, stats, today)
-        daily = await report(chart, names, stats, today) if with_chart else []
-        return rows, daily, names
+        table = await report(request, names, stats, today)
+        daily = await report(chart, names, stats, today) if with_chart else None
+        return table, daily, names
     except SegpixelError as exc:
         raise _fail(exc.message) from None
     finally:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from segpixel.domain.errors import ValidationFailed
-from segpixel.domain.loads import LoadFacts
+from segpixel.domain.loads import LoadFacts, day_number
 from segpixel.domain.report_request import ReportRequest, interval_days, parse_report
 from segpixel.domain.report_rows import report_rows
 from segpixel.reporting.render import as_dicts
@@ -170,7 +170,8 @@ def test_a_body_without_report_is_refused() -> None:
 
 # -- rows ---------------------------------------------------------------------------------------
 
-FACTS = LoadFacts(
+# The counters as kept (FINEST); a store sums them to each report's grain.
+FACTS = LoadFacts.of(
     loads={
         (1, 20260228, "pixel"): 5,
         (1, 20260301, "pixel"): 3,
@@ -187,7 +188,9 @@ def rows(columns: list[str], **fields: Any) -> list[dict[str, Any]]:
     fields.setdefault("report_interval", None)
     fields.setdefault("start_date", "2026-02-28")
     fields.setdefault("end_date", "2026-03-03")
-    return as_dicts(report_rows(parse(columns=columns, **fields), FACTS, NAMES, TODAY), columns)
+    request = parse(columns=columns, **fields)
+    facts = FACTS.summed(request.grain, day_number(request.uniques_last(TODAY)))
+    return as_dicts(report_rows(request, facts, NAMES, TODAY), columns)
 
 
 def test_rows_by_segment_and_day_with_uniques() -> None:

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from segpixel.domain.errors import FieldError, ValidationFailed, field_error
+from segpixel.domain.loads import Grain
 
 REPORT_TYPE = "segment_load"
 DIMENSIONS = ("segment_id", "segment_name", "day", "month", "source")
@@ -62,6 +63,19 @@ class ReportRequest:
     @property
     def monthly_uniques(self) -> bool:
         return "monthly_uniques" in self.columns
+
+    @property
+    def grain(self) -> Grain:
+        """How finely the report needs the counters summed: by its finest period column and by
+        source when that is a column (always by segment: uniques add up per segment)."""
+        columns = self.columns
+        period = "day" if "day" in columns else "month" if "month" in columns else "range"
+        return Grain(period, "source" in columns)
+
+    def uniques_last(self, today: date) -> date:
+        """The last day whose daily uniques the report reads. Month rows only use them for the
+        average, which covers the days up to today; day rows show each day's own."""
+        return min(self.last, today) if self.grain.period == "month" else self.last
 
     def as_params(self) -> dict[str, Any]:
         """JSON for the job row; `from_params` reads it back."""

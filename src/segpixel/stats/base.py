@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from segpixel.domain.loads import LoadFacts
+from segpixel.domain.loads import FINEST, Grain, LoadFacts
 
-__all__ = ["LoadFacts", "LoadStats", "QuickStats"]
+__all__ = ["FINEST", "Grain", "LoadFacts", "LoadStats", "QuickStats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,14 @@ class LoadStats(Protocol):
         *,
         daily_uniques: bool = False,
         monthly_uniques: bool = False,
+        grain: Grain = FINEST,
+        uniques_last: date | None = None,
     ) -> LoadFacts:
-        """Loads of the days `first`..`last` (both included); the uniques only when asked for
-        (they cost more to read). Monthly uniques cover every month those days touch, whole.
-        Raises StoreUnavailable when the store cannot answer."""
+        """Loads of the days `first`..`last` (both included), summed to `grain`; the uniques
+        only when asked for (they cost more to read): daily uniques of the days `first`..
+        `uniques_last` (`last` unless given) summed to the grain's periods, monthly uniques of
+        every month those days touch, whole. The answer equals `facts(...).summed(grain,
+        uniques_last)` read at FINEST. Raises StoreUnavailable when the store cannot answer."""
 
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
         """Quick stats of each segment at `now`, in one round trip for the lot."""

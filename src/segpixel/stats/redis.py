@@ -5,49 +5,165 @@ one Cluster slot, so a segment's report is read with per-segment commands that C
 
 - `…:c:YYYYMM` hash, field `DD:<source>` → loads that UTC day from that source;
 - `…:d:YYYYMMDD`, `…:m:YYYYMM`, `…:h:YYYYMMDDHH` HyperLogLogs of the users who loaded the segment
-  that day / month / hour (the hours serve `active_users_24h`).
+  that day / month / hour (the hours serve `active_users_24h`);
+- `…:u:YYYYMM` the daily uniques of a past month as counted by a report, kept for the next
+  (written here, deleted by the fold when one of its days changes: see _FACTS_LUA).
 
 Each key expires some time after the last load that changed it (stats/redis_log.py, which writes
 them): a year and a bit of daily uniques (12 KB a day for a busy segment, far less for a small
 one), two years of counts and monthly uniques, two days of hours. The reader folds the load log
 before it reads, so a report sees every stored load.
+
+A report reads each segment in one script call that sums its counts to the report's grain.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Sequence
 from datetime import date, timedelta
+from itertools import chain, compress, repeat
+from operator import mul
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisClusterException, RedisError
 
 from segpixel.domain.loads import (
+    ALL_SOURCES,
     DAY_SECONDS,
     HOUR_SECONDS,
+    SOURCES,
     active_window_start,
     day_number,
-    days,
+    day_start,
+    month_number,
     months,
     utc_day,
 )
 from segpixel.errors import StoreUnavailable
-from segpixel.stats.base import LoadFacts, QuickStats
+from segpixel.stats.base import FINEST, Grain, LoadFacts, QuickStats
 from segpixel.stats.redis_cluster import fold_cluster, is_cluster_url, make_cluster_client
-from segpixel.stats.redis_log import FOLD_LUA, fold_all, log_key
+from segpixel.stats.redis_log import DAILY_KEPT, FOLD_LUA, fold_all, log_key
 
-# One segment's uniques: ARGV[1] its keys' common start, ARGV[2] the suffixes ("d:20261129 …").
-# The key names are made here, not sent: 365 days × 1,000 segments is a lot of Python otherwise.
-# KEYS[1] is one of the segment's keys, so that Cluster routes the call to its slot (all of a
-# segment's keys share it).
-_COUNT_LUA = """
-local out, base = {}, ARGV[1]
-for suffix in string.gmatch(ARGV[2], '%S+') do
-  out[#out + 1] = redis.call('PFCOUNT', base .. suffix)
+# One segment's facts at a grain, in one call (KEYS[1]: one of the segment's keys, so that
+# Cluster routes the call to its slot; every key of a segment shares it, the cache too). ARGV:
+# 1 its keys' common start, 2 the period ("day", "month" or "range"), 3 "1" to split by source,
+# 4 and 5 the first and last day, 6 the months they touch ("202511 202512 …"), 7 "1" for the
+# daily uniques, 8 "1" for the monthly uniques, 9 the months whose daily uniques may be kept,
+# each with its cache's expiry ("202510:1823212800 …").
+#
+# Redis sums the counts to the grain and answers densely, so that Python gets a few small ints a
+# row instead of two strings a count (a year of a thousand segments: 400,000 of them): the loads
+# of every period of the range (by day: days 1 to 31 of each month) and source code (0 to
+# OTHER when by source, else just 0), 0 where none; then, for the daily uniques, each month's
+# days' counts as text ("12,0,31,…", days 1 to 31); then each month's uniques.
+#
+# PFCOUNT costs Redis ~2 µs a day (a year of a thousand segments: most of a second), so the
+# daily counts of a past month are kept, once counted, as that text in `…:u:YYYYMM`. Why kept
+# counts stay right:
+# - only months before the current one are kept, whole (every day with a load counted);
+# - the fold that changes a day's HyperLogLog deletes its month's kept counts in the same script
+#   call (stats/redis_log.py), and this script counts and keeps in one call, so no change slips
+#   between a count and its keeping; a late load for a past day (a journal replayed days later)
+#   is folded like any other, and its month is counted again at the next report;
+# - kept counts never outlive their HyperLogLogs: a month's expire when its first day's
+#   HyperLogLog does (the earliest of its days; each expires DAILY_KEPT after its end), and months
+#   less than a day from that are not kept at all.
+# Only days with a load are counted (others are 0): a day's HyperLogLog is written with its
+# counts, which are kept longer. Servers of an older version fold without deleting kept counts:
+# upgrade every server of a deployment before reports run on this version.
+_FACTS_LUA = (
+    "local CODES, OTHER = {"
+    + ", ".join(f"{name} = {code}" for code, name in enumerate(SOURCES))
+    + f"}}, {len(SOURCES)}\n"
+    + """
+local base, period_of, by_source = ARGV[1], ARGV[2], ARGV[3] == '1'
+local first, last = tonumber(ARGV[4]), tonumber(ARGV[5])
+local daily, monthly = ARGV[7] == '1', ARGV[8] == '1'
+local by_day, by_month = period_of == 'day', period_of == 'month'
+local months, names = {}, {}  -- (names: the months as text, for key names)
+for month in string.gmatch(ARGV[6], '%d+') do
+  months[#months + 1] = tonumber(month)
+  names[#names + 1] = month
+end
+-- (Lua here is slow enough that every call and string counts: a field's day and source code
+-- are parsed once per distinct field, and the answer is appended at a counter)
+local dds, codes = {}, {}
+
+-- the loads, summed by (period, source code) as one number: period * 8 + code
+local sums, loaded = {}, {}
+for n, month in ipairs(months) do
+  local flat = redis.call('HGETALL', base .. 'c:' .. names[n])
+  local at = by_month and month * 8 or 0
+  for i = 1, #flat, 2 do
+    local field = flat[i]
+    local dd = dds[field]
+    if dd == nil then
+      dd = tonumber(string.sub(field, 1, 2))
+      dds[field] = dd
+      codes[field] = by_source and (CODES[string.sub(field, 4)] or OTHER) or 0
+    end
+    local day = month * 100 + dd
+    loaded[day] = true
+    if day >= first and day <= last then
+      local key = (by_day and day * 8 or at) + codes[field]
+      sums[key] = (sums[key] or 0) + tonumber(flat[i + 1])
+    end
+  end
+end
+
+local out, k, top = {}, 0, by_source and OTHER or 0
+local periods = {0}
+if by_day then
+  periods = {}
+  for _, month in ipairs(months) do
+    for dd = 1, 31 do periods[#periods + 1] = month * 100 + dd end
+  end
+elseif by_month then
+  periods = months
+end
+for _, at in ipairs(periods) do
+  for code = 0, top do
+    k = k + 1
+    out[k] = sums[at * 8 + code] or 0
+  end
+end
+
+if daily then
+  local expiry = {}
+  for month, at in string.gmatch(ARGV[9], '(%d+):(%d+)') do expiry[tonumber(month)] = at end
+  local dd_names = {}  -- (a number made text in Lua costs a sprintf: ~1 µs a day)
+  for dd = 1, 31 do dd_names[dd] = string.format('%02d', dd) end
+  for n, month in ipairs(months) do
+    local key, keeps = base .. 'u:' .. names[n], expiry[month]
+    local text = keeps and redis.call('GET', key)
+    if not text then
+      local counts, days = {}, base .. 'd:' .. names[n]
+      for dd = 1, 31 do
+        counts[dd] = loaded[month * 100 + dd] and redis.call('PFCOUNT', days .. dd_names[dd]) or 0
+      end
+      text = table.concat(counts, ',')
+      if keeps then redis.call('SET', key, text, 'EXAT', keeps) end
+    end
+    k = k + 1
+    out[k] = text
+  end
+end
+
+if monthly then
+  for _, month in ipairs(names) do
+    k = k + 1
+    out[k] = redis.call('PFCOUNT', base .. 'm:' .. month)
+  end
 end
 return out
 """
+)
+
+
+_SOURCE_NAMES = dict(enumerate(SOURCES))  # an unknown source (code len(SOURCES)) shows as "?"
 
 
 def segment_key(prefix: str, segment_id: int) -> str:
@@ -55,7 +171,7 @@ def segment_key(prefix: str, segment_id: int) -> str:
 
 
 class RedisLoadStats:
-    """The read side: pipelined, one command (or one small script call) per segment."""
+    """The read side: pipelined, one script call per segment (quick stats: a few commands)."""
 
     name = "redis"
 
@@ -64,7 +180,7 @@ class RedisLoadStats:
         self.prefix = prefix
         self.timeout = timeout
         self._client: aioredis.Redis | None = None
-        self._count: Any = None
+        self._facts: Any = None
         self._fold: Any = None
         self._cluster = False
 
@@ -76,7 +192,7 @@ class RedisLoadStats:
         self._client = aioredis.Redis.from_url(
             self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
         )
-        self._count = self._client.register_script(_COUNT_LUA)
+        self._facts = self._client.register_script(_FACTS_LUA)
         self._fold = self._client.register_script(FOLD_LUA)
 
     async def close(self) -> None:
@@ -92,62 +208,39 @@ class RedisLoadStats:
         *,
         daily_uniques: bool = False,
         monthly_uniques: bool = False,
+        grain: Grain = FINEST,
+        uniques_last: date | None = None,
     ) -> LoadFacts:
+        if monthly_uniques and grain.period == "range":
+            raise ValueError("monthly uniques need a grain by day or by month")
         await self._folded()
-        facts = LoadFacts()
-        # Counts and uniques in two pipelines at once: Redis counts while Python reads the loads.
-        uniques = self._uniques(facts, segment_ids, first, last, daily_uniques, monthly_uniques)
-        await asyncio.gather(self._loads(facts, segment_ids, first, last), uniques)
-        return facts
-
-    async def _loads(
-        self, facts: LoadFacts, segment_ids: Sequence[int], first: date, last: date
-    ) -> None:
-        low, high = day_number(first), day_number(last)
-        wanted = [(sid, month) for sid in segment_ids for month in months(first, last)]
+        ids = sorted(set(segment_ids))
+        args = [
+            grain.period,
+            "1" if grain.by_source else "0",
+            str(day_number(first)),
+            str(day_number(last)),
+            " ".join(map(str, months(first, last))),
+            "1" if daily_uniques else "0",
+            "1" if monthly_uniques else "0",
+            _kept(time.time()),
+        ]
         pipe = self._redis().pipeline(transaction=False)
-        for sid, month in wanted:
-            pipe.hgetall(f"{segment_key(self.prefix, sid)}c:{month}")
-        fields: dict[bytes, tuple[int, str]] = {}  # b"07:pixel" → (7, "pixel"): a few hundred
-        for (sid, month), counts in zip(wanted, await self._run(pipe), strict=True):
-            for field, loads in counts.items():
-                parsed = fields.get(field)
-                if parsed is None:
-                    dd, _, source = field.partition(b":")
-                    parsed = fields[field] = (int(dd), source.decode())
-                day = month * 100 + parsed[0]
-                if low <= day <= high:
-                    facts.loads[(sid, day, parsed[1])] = int(loads)
-
-    async def _uniques(
-        self,
-        facts: LoadFacts,
-        segment_ids: Sequence[int],
-        first: date,
-        last: date,
-        daily: bool,
-        monthly: bool,
-    ) -> None:
-        """PFCOUNT each day / month of the range, a segment in one script call; keep what is
-        not 0 (a day without loads has no key)."""
-        by_day = [day_number(d) for d in days(first, last)] if daily else []
-        by_month = months(first, last) if monthly else []
-        if not by_day and not by_month:
-            return
-        suffixes = " ".join([*(f"d:{d}" for d in by_day), *(f"m:{m}" for m in by_month)])
-        pipe = self._redis().pipeline(transaction=False)
-        for sid in segment_ids:
+        for sid in ids:
             base = segment_key(self.prefix, sid)
-            if self._cluster:  # a cluster pipeline takes no Script objects; the text is short
-                pipe.execute_command("EVAL", _COUNT_LUA, 1, f"{base}c:0", base, suffixes)
+            if self._cluster:  # a cluster pipeline takes no Script objects
+                pipe.execute_command("EVAL", _FACTS_LUA, 1, f"{base}c:0", base, *args)
             else:
-                await self._count(keys=[f"{base}c:0"], args=[base, suffixes], client=pipe)
-        split = len(by_day)
-        for sid, counts in zip(segment_ids, await self._run(pipe), strict=True):
-            daily_counts = zip(by_day, counts[:split], strict=True)
-            facts.daily_uniques.update(((sid, d), n) for d, n in daily_counts if n)
-            monthly_counts = zip(by_month, counts[split:], strict=True)
-            facts.monthly_uniques.update(((sid, m), n) for m, n in monthly_counts if n)
+                await self._facts(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
+        facts = LoadFacts(grain)
+        layout = _Layout(grain, first, last, uniques_last or last)
+        if daily_uniques:
+            facts.day_users = []
+        if monthly_uniques:
+            facts.month_users = []
+        for sid, dense in zip(ids, await self._run(pipe), strict=True):
+            layout.add(facts, sid, dense)  # C-level: no Python code per row
+        return facts
 
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
         await self._folded()
@@ -212,3 +305,67 @@ class RedisLoadStats:
             return await pipe.execute()
         except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
+
+
+class _Layout:
+    """Where the facts script's dense answer puts each value (see _FACTS_LUA), and how it makes
+    the segment's rows, by C-level maps (no Python code per row)."""
+
+    def __init__(self, grain: Grain, first: date, last: date, uniques_last: date):
+        self.grain, self.months = grain, months(first, last)
+        days = [m * 100 + dd for m in self.months for dd in range(1, 32)]
+        periods = days if grain.period == "day" else [0]
+        if grain.period == "month":
+            periods = self.months
+        self.codes = len(SOURCES) + 1 if grain.by_source else 1
+        self.slots = len(periods) * self.codes
+        # each loads slot's period, source code and month (as its place in self.months)
+        self.periods = [p for p in periods for _ in range(self.codes)]
+        self.source_codes = list(range(self.codes)) * len(periods)
+        place = {m: n for n, m in enumerate(self.months)}
+        months_of = [place[grain.month_of(p)] if grain.period != "range" else 0 for p in periods]
+        self.month_places = [n for n in months_of for _ in range(self.codes)]
+        # the days whose daily uniques count: 1 from first to uniques_last, else 0
+        low, high = day_number(first), day_number(uniques_last)
+        self.counted = [int(low <= day <= high) for day in days]
+
+    def add(self, facts: LoadFacts, sid: int, dense: list[Any]) -> None:
+        """One segment's answer, its rows appended to the facts' columns."""
+        loads = dense[: self.slots]
+        rows = self.slots - loads.count(0)
+        facts.segment_ids.extend(repeat(sid, rows))
+        facts.periods.extend(compress(self.periods, loads))
+        if self.grain.by_source:
+            codes = compress(self.source_codes, loads)
+            facts.sources.extend(map(_SOURCE_NAMES.get, codes, repeat("?")))
+        else:
+            facts.sources.extend(repeat(ALL_SOURCES, rows))
+        facts.totals.extend(compress(loads, loads))
+        at = self.slots
+        if facts.day_users is not None:
+            texts = dense[at : at + len(self.months)]
+            at += len(self.months)
+            by_day = orjson.loads(b"[" + b",".join(texts) + b"]")
+            users = list(map(mul, by_day, self.counted))
+            if self.grain.period == "month":
+                users = [sum(users[n : n + 31]) for n in range(0, len(users), 31)]
+            elif self.grain.period == "range":
+                users = [sum(users)]
+            if self.codes > 1:  # each period's, for each of its source slots
+                users = list(chain.from_iterable(zip(*[users] * self.codes, strict=True)))
+            facts.day_users.extend(compress(users, loads))
+        if facts.month_users is not None:
+            by_month = dense[at:]
+            facts.month_users.extend(map(by_month.__getitem__, compress(self.month_places, loads)))
+
+
+def _kept(now: float) -> str:
+    """The facts script's ARGV[9] at `now`: the months whose daily counts may be kept — from
+    the last month before the current one back to the oldest with more than a day to go before
+    its first day's HyperLogLog expires (DAILY_KEPT after that day) — with that expiry."""
+    month = (utc_day(now).replace(day=1) - timedelta(days=1)).replace(day=1)
+    spec = []
+    while (expiry := day_start(month) + DAY_SECONDS + DAILY_KEPT) > now + DAY_SECONDS:
+        spec.append(f"{month_number(month)}:{expiry}")
+        month = (month - timedelta(days=1)).replace(day=1)
+    return " ".join(spec)

@@ -94,7 +94,12 @@ local function apply_folded()
       local last = math.min(i + PFADD_CHUNK - 1, #h.members)
       changed = changed + redis.call('PFADD', key, unpack(h.members, i, last))
     end
-    if changed > 0 then redis.call('EXPIREAT', key, h.expire) end
+    if changed > 0 then
+      redis.call('EXPIREAT', key, h.expire)
+      -- a day's users changed: forget its month's counts as a reader kept them (stats/redis.py)
+      local base, month = string.match(key, '^(.*)d:(%d%d%d%d%d%d)%d%d$')
+      if base then redis.call('DEL', base .. 'u:' .. month) end
+    end
   end
 end
 """

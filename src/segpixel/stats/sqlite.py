@@ -12,15 +12,26 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
 
-from segpixel.domain.loads import SOURCES, active_window_start, day_number, month_number, utc_day
+import orjson
+
+from segpixel.domain.loads import (
+    ALL_SOURCES,
+    SOURCES,
+    active_window_start,
+    day_number,
+    utc_day,
+)
 from segpixel.errors import StoreUnavailable
-from segpixel.stats.base import LoadFacts, QuickStats
+from segpixel.stats.base import FINEST, Grain, LoadFacts, QuickStats
 from segpixel.stats.sqlite_log import attach, fold_all
 
 _IDS = "SELECT value FROM json_each(?)"  # a list of any length in one parameter
+_ID_LIST = "SELECT value FROM json_each(:ids)"  # the same, a named parameter
+_SOURCE_NAMES = dict(enumerate(SOURCES))
 MMAP_BYTES = 1 << 30
 
 T = TypeVar("T")
@@ -57,10 +68,14 @@ class SqliteLoadStats:
         *,
         daily_uniques: bool = False,
         monthly_uniques: bool = False,
+        grain: Grain = FINEST,
+        uniques_last: date | None = None,
     ) -> LoadFacts:
-        return await self._on(
-            self._facts, list(segment_ids), first, last, daily_uniques, monthly_uniques
-        )
+        if monthly_uniques and grain.period == "range":
+            raise ValueError("monthly uniques need a grain by day or by month")
+        span = (first, last, uniques_last or last)
+        uniques = (daily_uniques, monthly_uniques)
+        return await self._on(self._facts, list(segment_ids), span, uniques, grain)
 
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
         return await self._on(self._quick, list(segment_ids), now)
@@ -83,34 +98,58 @@ class SqliteLoadStats:
         return self._conn
 
     def _facts(
-        self, ids: list[int], first: date, last: date, daily: bool, monthly: bool
+        self,
+        ids: list[int],
+        span: tuple[date, date, date],
+        uniques: tuple[bool, bool],
+        grain: Grain,
     ) -> LoadFacts:
-        conn, facts = self._current(), LoadFacts()
-        span = (json.dumps(ids), day_number(first), day_number(last))
+        """SQLite sums the loads to the grain (GROUP BY), so only the report's rows leave it,
+        and hands each segment's columns over as JSON arrays, which orjson makes into lists:
+        a Python tuple and int objects per row cost more than SQLite's whole query."""
+        conn, month_of = self._current(), grain.month_of
+        first, last, uniques_last = (day_number(d) for d in span)
+        params = {
+            "ids": json.dumps(ids),
+            "first": first,
+            "last": last,
+            "ulast": uniques_last,
+            "first_month": first // 100,
+            "last_month": last // 100,
+        }
+        facts = LoadFacts(grain)
         conn.execute("BEGIN")  # one snapshot for every table
         try:
-            rows = conn.execute(
-                f"SELECT segment_id, day, source, loads FROM loads.load_counts "
-                f"WHERE segment_id IN ({_IDS}) AND day BETWEEN ? AND ?",
-                span,
-            )
-            facts.loads = {(s, d, SOURCES[src]): n for s, d, src, n in rows}
-            if daily:
-                rows = conn.execute(
-                    f"SELECT segment_id, day, uniques FROM loads.day_uniques "
-                    f"WHERE segment_id IN ({_IDS}) AND day BETWEEN ? AND ?",
-                    span,
-                )
-                facts.daily_uniques = {(s, d): n for s, d, n in rows}
-            if monthly:
-                rows = conn.execute(
-                    f"SELECT segment_id, month, uniques FROM loads.month_uniques "
-                    f"WHERE segment_id IN ({_IDS}) AND month BETWEEN ? AND ?",
-                    (span[0], month_number(first), month_number(last)),
-                )
-                facts.monthly_uniques = {(s, m): n for s, m, n in rows}
+            loads = conn.execute(_loads_sql(grain), params).fetchall()
+            daily = {}
+            if uniques[0]:
+                daily = {r[0]: r[1:] for r in conn.execute(_daily_sql(grain), params)}
+                facts.day_users = []
+            monthly = {}
+            if uniques[1]:
+                monthly = {r[0]: r[1:] for r in conn.execute(_MONTHLY_SQL, params)}
+                facts.month_users = []
         finally:
             conn.execute("COMMIT")
+        for sid, periods_json, *columns_json in loads:
+            periods, *columns = map(orjson.loads, (periods_json, *columns_json))
+            keys = periods if not grain.by_source else list(zip(periods, columns[0], strict=True))
+            if keys != sorted(keys):  # (a GROUP BY's sort need not keep the order within it)
+                order = sorted(range(len(keys)), key=keys.__getitem__)
+                periods, *columns = ([c[i] for i in order] for c in (periods, *columns))
+                periods_json = ""
+            facts.segment_ids.extend(repeat(sid, len(periods)))
+            facts.periods.extend(periods)
+            if grain.by_source:
+                facts.sources.extend(map(_SOURCE_NAMES.__getitem__, columns[0]))
+            else:
+                facts.sources.extend(repeat(ALL_SOURCES, len(periods)))
+            facts.totals.extend(columns[-1])
+            if facts.day_users is not None:
+                facts.day_users.extend(_aligned(periods, periods_json, daily.get(sid)))
+            if facts.month_users is not None:
+                by_month = monthly.get(sid)
+                facts.month_users.extend(_aligned(list(map(month_of, periods)), "", by_month))
         return facts
 
     def _quick(self, ids: list[int], now: float) -> dict[int, QuickStats]:
@@ -156,3 +195,55 @@ class SqliteLoadStats:
             raise
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"load stats {self.path}: {exc}") from exc
+
+
+def _loads_sql(grain: Grain) -> str:
+    """Each segment's loads summed to the grain: (segment, JSON arrays of the periods, the
+    source codes when by source, the loads), in (period, source) order."""
+    period = {"day": "day", "month": "day / 100", "range": "0"}[grain.period]
+    keys = ["segment_id", *([period] if grain.period != "range" else []), "source"]
+    if not grain.by_source:
+        keys.pop()
+    sources = "json_group_array(source), " if grain.by_source else ""
+    return (
+        f"SELECT segment_id, json_group_array(period), {sources}json_group_array(loads) "
+        f"FROM (SELECT segment_id, {period} AS period, source, sum(loads) AS loads "
+        f"FROM loads.load_counts WHERE segment_id IN ({_ID_LIST}) AND day BETWEEN :first AND :last "
+        f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}) GROUP BY segment_id"
+    )
+
+
+def _daily_sql(grain: Grain) -> str:
+    """Each segment's daily uniques summed by the grain's periods, days :first..:ulast: (segment,
+    JSON arrays of the periods and the sums). By day, straight from the table, in its order."""
+    where = f"segment_id IN ({_ID_LIST}) AND day BETWEEN :first AND :ulast"
+    if grain.period == "day":
+        return (
+            "SELECT segment_id, json_group_array(day), json_group_array(uniques) "
+            f"FROM loads.day_uniques WHERE {where} GROUP BY segment_id"
+        )
+    period = "day / 100" if grain.period == "month" else "0"
+    by = "segment_id, day / 100" if grain.period == "month" else "segment_id"
+    return (
+        "SELECT segment_id, json_group_array(period), json_group_array(uniques) "
+        f"FROM (SELECT segment_id, {period} AS period, sum(uniques) AS uniques "
+        f"FROM loads.day_uniques WHERE {where} GROUP BY {by}) GROUP BY segment_id"
+    )
+
+
+_MONTHLY_SQL = (
+    "SELECT segment_id, json_group_array(month), json_group_array(uniques) "
+    f"FROM loads.month_uniques WHERE segment_id IN ({_ID_LIST}) "
+    "AND month BETWEEN :first_month AND :last_month GROUP BY segment_id"
+)
+
+
+def _aligned(periods: list[int], periods_json: str, found: tuple[str, str] | None) -> list[int]:
+    """A segment's uniques (`found`: JSON arrays of their periods and values) for each of its
+    `periods`, 0 where none. Most often the arrays are the loads' own: taken as they are."""
+    if found is None:
+        return [0] * len(periods)
+    if found[0] == periods_json:
+        return orjson.loads(found[1])
+    values = dict(zip(orjson.loads(found[0]), orjson.loads(found[1]), strict=True))
+    return list(map(values.get, periods, repeat(0)))

@@ -26,8 +26,8 @@ from segpixel.domain.errors import ValidationFailed, field_error
 from segpixel.domain.loads import utc_day
 from segpixel.domain.report_request import REPORT_TYPE, ReportRequest, parse_report
 from segpixel.errors import NotFound, SegpixelError, StoreUnavailable
-from segpixel.reporting.render import MEDIA_TYPES, render
-from segpixel.reporting.run import report, visible_segments
+from segpixel.reporting.render import MEDIA_TYPES
+from segpixel.reporting.run import report_download, visible_segments
 
 router = APIRouter(tags=["report"])
 log = logging.getLogger("segpixel.jobs")
@@ -73,15 +73,9 @@ async def _run(
     state: ApiState, job_id: int, request: ReportRequest, names: Mapping[int, str], today: date
 ) -> None:
     try:
-        rows = await report(request, names, state.runtime.stats, today)
-        body = await asyncio.to_thread(render, rows, request.columns, request.format)
+        body, rows = await report_download(request, names, state.runtime.stats, today)
         await asyncio.to_thread(
-            save_job,
-            state.catalog,
-            job_id,
-            status="ready",
-            result=body,
-            progress={"rows": len(rows)},
+            save_job, state.catalog, job_id, status="ready", result=body, progress={"rows": rows}
         )
     except asyncio.CancelledError:
         save_job(state.catalog, job_id, status="error", error=INTERRUPTED)
