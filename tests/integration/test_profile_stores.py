@@ -307,13 +307,12 @@ async def test_expired_memberships_are_never_returned(store: ProfileStore) -> No
     assert (await store.read(uid, T0 + HOUR)).memberships == ()
 
 
-async def test_expired_memberships_are_reclaimed(store: ProfileStore) -> None:
+async def test_a_write_prunes_expired_memberships(store: ProfileStore) -> None:
     uid = new_uid()
     await add(store, uid, T0, Add(7, T0 + MINUTE))
-    await add(store, uid, T0 + HOUR, Add(8, T0 + 2 * HOUR))  # Redis prunes 7 on this write
-    await store.reclaim(T0 + HOUR, 1_000)  # SQLite's sweep deletes it
+    await add(store, uid, T0 + HOUR, Add(8, T0 + 2 * HOUR))
 
-    # Read "in the past": the expired membership is gone from storage, not just filtered out.
+    # Read "in the past": the pruned membership is gone from storage, not just filtered out.
     assert [m.segment_id for m in (await store.read(uid, T0)).memberships] == [8]
 
 
@@ -801,20 +800,6 @@ async def test_sqlite_sweep_walks_the_table_in_windows_and_wraps_around(
     later = [new_uid() for _ in range(2)]  # expire after the sweep passed: found next round
     await sqlite_store.apply([Mutation(u, T0, (Add(8, T0 + MINUTE),)) for u in later])
     assert sum([await sqlite_store.reclaim(now, 1_000) for _ in range(5)]) == 2
-
-
-async def test_sqlite_writes_leave_expired_rows_to_the_sweep(
-    sqlite_store: SqliteProfileStore,
-) -> None:
-    uid = new_uid()
-    await add(sqlite_store, uid, T0, Add(7, T0 + MINUTE), Add(8, T0 + DAY))
-    await add(sqlite_store, uid, T0 + HOUR, Add(9, T0 + DAY))  # 7 has expired by then
-
-    assert [m.segment_id for m in (await sqlite_store.read(uid, T0 + HOUR)).memberships] == [8, 9]
-    assert rows(sqlite_store.path, "memberships") == 3  # 7 is still a row, never shown
-    await add(sqlite_store, uid, T0 + HOUR, Add(7, T0 + DAY))  # re-added: starts afresh
-    again = (await sqlite_store.read(uid, T0 + HOUR)).memberships[0]
-    assert (again.segment_id, again.count, again.first_added) == (7, 1, T0 + HOUR)
 
 
 async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Path) -> None:

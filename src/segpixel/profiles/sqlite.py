@@ -88,6 +88,7 @@ ON CONFLICT (uid, segment_id) DO UPDATE SET
     last_added = excluded.last_added
 """.replace("{keep}", str(RECENT_ADDS_KEPT * 10))
 _DELETE_MEMBERSHIP = "DELETE FROM memberships WHERE uid = ? AND segment_id = ?"
+_PRUNE_USER = "DELETE FROM memberships WHERE uid = ? AND expires_at <= ?"
 _UPSERT_SYNC = """
 INSERT INTO partner_syncs (uid, usersync_id, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (uid, usersync_id) DO UPDATE SET synced_at = excluded.synced_at
@@ -265,22 +266,25 @@ class SqliteProfileStore:
     def _apply(self, batch: Sequence[Mutation]) -> None:
         """One transaction; the merge happens in SQL (_ADD), so nothing is read first.
 
-        As domain.profile.apply_mutation does for each mutation: the adds (an expired membership
-        starts afresh), then the removes. Expired rows are not deleted here (reads never return
-        them; `reclaim` sweeps them): a delete per user would cost the hot path a statement.
+        For each mutation, as domain.profile.apply_mutation does: drop what has expired at its
+        time, apply the adds, then the removes. (The drop matters when clocks disagree: a
+        membership expired at one write's time is gone, even for a later write stamped a little
+        earlier by another process; users who never come back are left to `reclaim`.)
         Statements of one kind run together through executemany; a user met a second time in
         the batch flushes what is pending first, so a user's writes keep their order.
         """
         conn = self._conn(self._wconn)
+        prunes: list[tuple[int, int]] = []
         adds: list[tuple[int, int, int, int | None, int, int]] = []
         removes: list[tuple[int, int]] = []
         pending: set[int] = set()
 
         def flush() -> None:
+            conn.executemany(_PRUNE_USER, prunes)
             conn.executemany(_ADD, adds)
             if removes:
                 conn.executemany(_DELETE_MEMBERSHIP, removes)
-            adds.clear(), removes.clear(), pending.clear()
+            prunes.clear(), adds.clear(), removes.clear(), pending.clear()
 
         syncs: list[tuple[int, int, int]] = []
         partner_uids: list[tuple[int, str, str, int]] = []
@@ -290,6 +294,7 @@ class SqliteProfileStore:
                 if uid in pending:
                     flush()
                 pending.add(uid)
+                prunes.append((uid, at))
                 adds += [(uid, a.segment_id, a.expires_at, a.value, at, at) for a in m.adds]
                 if m.removes:
                     removes += [(uid, sid) for sid in m.removes]
