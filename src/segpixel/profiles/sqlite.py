@@ -353,9 +353,9 @@ class SqliteProfileStore:
     def _sweep(self, conn: sqlite3.Connection, now: float, limit: int) -> int:
         """Delete up to `limit` expired memberships, walking the table in key order from where
         the last sweep stopped; at the end of the table the next sweep starts over."""
-        deleted = 0
         if limit <= 0:
             return 0
+        deleted = 0
         for _ in range(SWEEP_WINDOWS):
             start = self._sweep_from
             with _transaction(conn):

@@ -29,8 +29,7 @@ from segpixel.errors import StoreUnavailable
 from segpixel.stats.base import FINEST, Grain, LoadFacts, QuickStats
 from segpixel.stats.sqlite_log import attach, fold_all
 
-_IDS = "SELECT value FROM json_each(?)"  # a list of any length in one parameter
-_ID_LIST = "SELECT value FROM json_each(:ids)"  # the same, a named parameter
+_ID_LIST = "SELECT value FROM json_each(:ids)"  # a list of any length in one parameter
 _SOURCE_NAMES = dict(enumerate(SOURCES))
 MMAP_BYTES = 1 << 30
 
@@ -158,20 +157,21 @@ class SqliteLoadStats:
         today, yesterday = utc_day(now), utc_day(start)
         first, last = day_number(yesterday), day_number(today)
         first_hour = start % 86_400 // 3_600
-        ids_json = json.dumps(ids)
+        params = {"ids": json.dumps(ids), "first": first, "last": last, "hour": first_hour}
         conn.execute("BEGIN")
         try:
             loads = conn.execute(
                 f"SELECT segment_id, day, sum(loads) FROM loads.load_counts "
-                f"WHERE segment_id IN ({_IDS}) AND day BETWEEN ? AND ? GROUP BY segment_id, day",
-                (ids_json, first, last),
+                f"WHERE segment_id IN ({_ID_LIST}) AND day BETWEEN :first AND :last "
+                "GROUP BY segment_id, day",
+                params,
             ).fetchall()
             # The window's first day counts from its first hour; the later day(s) whole.
             active = conn.execute(
                 f"SELECT segment_id, count(DISTINCT uid) FROM loads.load_day_users "
-                f"WHERE day BETWEEN ? AND ? AND segment_id IN ({_IDS}) "
-                f"AND (day > ? OR hours >> ? != 0) GROUP BY segment_id",
-                (first, last, ids_json, first, first_hour),
+                f"WHERE day BETWEEN :first AND :last AND segment_id IN ({_ID_LIST}) "
+                "AND (day > :first OR hours >> :hour != 0) GROUP BY segment_id",
+                params,
             ).fetchall()
         finally:
             conn.execute("COMMIT")
