@@ -157,6 +157,57 @@ async def test_redis_keeps_a_past_months_daily_counts_until_a_fold_changes_them(
     assert redis_client.get(kept_key).split(b",")[day.day - 1] == b"3"
 
 
+@pytest.mark.parametrize("store", ["redis", "cluster"], indirect=True)
+async def test_redis_counts_past_months_ahead_once_and_again_after_a_late_load(
+    store: ProfileStore, stats: LoadStats
+) -> None:
+    """`precount` (every server's background round, edge/runtime.py) counts and keeps each past
+    month with loads that is not kept yet — never the current month, never a month without
+    loads — and with `once_per` runs one round per period among the processes."""
+    busy, quiet, idle = (next(_segments) for _ in range(3))
+    past, now = _past_month_day(3), time.time()
+    expires = int(now) + DAY
+    await store.apply([Mutation(new_uid(), past, (Add(busy, expires),)) for _ in range(2)])
+    await store.apply([Mutation(new_uid(), past, (Add(quiet, expires),))])
+    await store.apply([Mutation(new_uid(), int(now), (Add(busy, expires),))])  # this month
+
+    # (precount folds the log first: the loads above are in the counters it reads)
+    assert await stats.precount([busy, quiet, idle], now) == 2  # last month of busy and quiet
+    assert await stats.precount([busy, quiet, idle], now) == 0  # kept: nothing to count
+    day, today = utc_day(past), utc_day(now)
+    read = await stats.facts([busy, quiet], day.replace(day=1), today, daily_uniques=True)
+    assert read.daily_uniques == {
+        (busy, day_number(day)): 2,
+        (quiet, day_number(day)): 1,
+        (busy, day_number(today)): 1,
+    }
+    late = Mutation(new_uid(), past + HOUR, (Add(quiet, expires),), source="batch")
+    await store.apply([late])  # its fold forgets quiet's kept month
+    assert await stats.precount([busy, quiet, idle], now, once_per=60) == 1
+    await store.apply([Mutation(new_uid(), past + HOUR, (Add(busy, expires),))])
+    assert await stats.precount([busy, quiet], now, once_per=60) == 0  # a round ran just now
+    assert await stats.precount([busy, quiet], now) == 1  # (without once_per: always)
+    read = await stats.facts([busy, quiet], day, day, daily_uniques=True)
+    assert read.daily_uniques == {(busy, day_number(day)): 3, (quiet, day_number(day)): 2}
+
+
+async def test_a_report_after_counting_ahead_reads_the_same(
+    store: ProfileStore, stats: LoadStats
+) -> None:
+    """On every store (SQLite has nothing to count ahead), a report over a month counted ahead
+    reads what the counters hold."""
+    sid = next(_segments)
+    past, now = _past_month_day(20), time.time()
+    expires = int(now) + DAY
+    await store.apply([Mutation(new_uid(), past + n, (Add(sid, expires),)) for n in range(3)])
+    first, today = utc_day(past).replace(day=1), utc_day(now)
+
+    assert await stats.precount([sid], now) == (0 if stats.name == "sqlite" else 1)
+    read = await stats.facts([sid], first, today, daily_uniques=True, monthly_uniques=True)
+    assert read.daily_uniques == {(sid, day_number(utc_day(past))): 3}
+    assert read.monthly_uniques == {(sid, month_number(utc_day(past))): 3}
+
+
 def _past_month_day(dd: int) -> int:
     """Noon UTC on day `dd` of the month before the current one (by the real clock)."""
     last_month = utc_day(time.time()).replace(day=1) - timedelta(days=1)

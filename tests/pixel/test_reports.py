@@ -7,12 +7,23 @@ The server's clock is moved forward to a known UTC time (noon, a month's last se
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
+
+from segpixel.domain.loads import month_number
+from segpixel.domain.profile import Add, Mutation
+from segpixel.edge import runtime
+from segpixel.profiles.factory import make_profile_store
+from segpixel.settings import Settings
+from segpixel.stats.redis import segment_key
 from tests.helpers import error_of
-from tests.pixel.conftest import Pixel, assert_gif
+from tests.pixel.conftest import RUN_PREFIX, AdminApi, Pixel, ServerFactory, assert_gif
 from tests.pixel.jobs import report_rows, request_report, uploaded, wait_report
 
 DAY = 86_400
@@ -205,3 +216,61 @@ def test_segments_show_their_quick_stats(px: Pixel) -> None:
         (busy["id"], 2, {"today": 2, "yesterday": 2}),
         (quiet["id"], 0, {"today": 0, "yesterday": 0}),
     ]
+
+
+def test_a_server_counts_past_months_ahead_of_the_first_report(
+    px: Pixel,
+    acme: dict[str, Any],
+    extra_servers: ServerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Every server runs a background round (edge/runtime.py) doing what the first report over
+    past months would otherwise do: on Redis, count a past month's daily uniques and keep them.
+    A server of its own (real clock, its own Redis keys) started with the round due at once."""
+    monkeypatch.setattr(runtime, "PRECOUNT_FIRST", 0.0)
+    sid = acme["segment"]["id"]
+    this_month = datetime.now(UTC).replace(day=1).date()
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    past = int(datetime(last_month.year, last_month.month, 3, 12, tzinfo=UTC).timestamp())
+    prefix = f"{RUN_PREFIX}ahead{secrets.token_hex(3)}:"
+    write_loads(extra_servers.settings(redis_prefix=prefix), sid, [past, past + 60])
+
+    server = extra_servers.start(redis_prefix=prefix)
+    if px.store_kind == "redis":
+        client = request.getfixturevalue("redis_client")
+        kept = f"{segment_key(prefix, sid)}u:{month_number(last_month)}"
+        deadline = time.monotonic() + 10
+        while client.get(kept) is None:
+            assert time.monotonic() < deadline, "the server did not count last month ahead"
+            time.sleep(0.05)
+        assert client.get(kept).split(b",")[2] == b"2"  # (day 3's users)
+
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        rows = report_rows(
+            AdminApi(http),
+            columns=["day", "total_loads", "daily_uniques"],
+            start_date=last_month.isoformat(),
+            end_date=this_month.isoformat(),
+            filters=[{"segment_id": [sid]}],
+            format="json",
+        )
+    day = last_month.replace(day=3).isoformat()
+    assert rows == [{"day": day, "total_loads": 2, "daily_uniques": 2}]
+
+
+def write_loads(settings: Settings, segment_id: int, times: list[int]) -> None:
+    """A new user's pixel load of the segment at each time, written through the store the
+    settings name (as a server started with them would write it)."""
+    resolved = settings.resolved()
+    store = make_profile_store(resolved.profile_url or "", redis_prefix=resolved.redis_prefix)
+    expires = int(time.time()) + DAY
+
+    async def write() -> None:
+        await store.open()
+        try:
+            await store.apply([Mutation(uid(), at, (Add(segment_id, expires),)) for at in times])
+        finally:
+            await store.close()
+
+    asyncio.run(write())

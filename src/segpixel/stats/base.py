@@ -58,3 +58,11 @@ class LoadStats(Protocol):
 
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
         """Quick stats of each segment at `now`, in one round trip for the lot."""
+
+    async def precount(
+        self, segment_ids: Sequence[int], now: float, *, once_per: float | None = None
+    ) -> int:
+        """Work ahead of the reports on these segments, in the background: Redis counts the
+        daily uniques of past months and keeps them (stats/redis.py); SQLite has nothing to do.
+        With `once_per`, at most one round per that many seconds among the processes sharing
+        the store. Returns how many segment-months it counted."""

@@ -19,6 +19,8 @@ A report reads each segment in one script call that sums its counts to the repor
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -60,9 +62,10 @@ from segpixel.stats.redis_log import DAILY_KEPT, FOLD_LUA, fold_all, log_key
 # OTHER when by source, else just 0), 0 where none; then, for the daily uniques, each month's
 # days' counts as text ("12,0,31,…", days 1 to 31); then each month's uniques.
 #
-# PFCOUNT costs Redis ~2 µs a day (a year of a thousand segments: most of a second), so the
-# daily counts of a past month are kept, once counted, as that text in `…:u:YYYYMM`. Why kept
-# counts stay right:
+# PFCOUNT costs Redis ~2–4 µs a day (a year of a thousand segments: 1 to 2 s), so the daily
+# counts of a past month are kept, once counted, as that text in `…:u:YYYYMM`, and counted ahead
+# of any report by PRECOUNT_LUA, which every server runs in the background (edge/runtime.py):
+# a first report then finds every closed month kept. Why kept counts stay right:
 # - only months before the current one are kept, whole (every day with a load counted);
 # - the fold that changes a day's HyperLogLog deletes its month's kept counts in the same script
 #   call (stats/redis_log.py), and this script counts and keeps in one call, so no change slips
@@ -74,10 +77,29 @@ from segpixel.stats.redis_log import DAILY_KEPT, FOLD_LUA, fold_all, log_key
 # Only days with a load are counted (others are 0): a day's HyperLogLog is written with its
 # counts, which are kept longer. Servers of an older version fold without deleting kept counts:
 # upgrade every server of a deployment before reports run on this version.
+_MONTH_UNIQUES_LUA = """
+local DD = {}  -- (a number made text in Lua costs a sprintf: ~1 µs a day)
+for dd = 1, 31 do DD[dd] = string.format('%02d', dd) end
+
+-- A month's daily uniques as text, days 1 to 31 ("12,0,31,…"): the PFCOUNT of each day with a
+-- load (`loaded[YYYYMM * 100 + DD]`), 0 for the others; kept in `…:u:YYYYMM` until `keeps`
+-- (a Unix time) when given.
+local function month_uniques(base, name, loaded, keeps)
+  local counts, days, at = {}, base .. 'd:' .. name, tonumber(name) * 100
+  for dd = 1, 31 do
+    counts[dd] = loaded[at + dd] and redis.call('PFCOUNT', days .. DD[dd]) or 0
+  end
+  local text = table.concat(counts, ',')
+  if keeps then redis.call('SET', base .. 'u:' .. name, text, 'EXAT', keeps) end
+  return text
+end
+"""
+
 _FACTS_LUA = (
     "local CODES, OTHER = {"
     + ", ".join(f"{name} = {code}" for code, name in enumerate(SOURCES))
     + f"}}, {len(SOURCES)}\n"
+    + _MONTH_UNIQUES_LUA
     + """
 local base, period_of, by_source = ARGV[1], ARGV[2], ARGV[3] == '1'
 local first, last = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -134,21 +156,11 @@ end
 if daily then
   local expiry = {}
   for month, at in string.gmatch(ARGV[9], '(%d+):(%d+)') do expiry[tonumber(month)] = at end
-  local dd_names = {}  -- (a number made text in Lua costs a sprintf: ~1 µs a day)
-  for dd = 1, 31 do dd_names[dd] = string.format('%02d', dd) end
   for n, month in ipairs(months) do
-    local key, keeps = base .. 'u:' .. names[n], expiry[month]
-    local text = keeps and redis.call('GET', key)
-    if not text then
-      local counts, days = {}, base .. 'd:' .. names[n]
-      for dd = 1, 31 do
-        counts[dd] = loaded[month * 100 + dd] and redis.call('PFCOUNT', days .. dd_names[dd]) or 0
-      end
-      text = table.concat(counts, ',')
-      if keeps then redis.call('SET', key, text, 'EXAT', keeps) end
-    end
+    local keeps = expiry[month]
+    local text = keeps and redis.call('GET', base .. 'u:' .. names[n])
     k = k + 1
-    out[k] = text
+    out[k] = text or month_uniques(base, names[n], loaded, keeps)
   end
 end
 
@@ -162,12 +174,42 @@ return out
 """
 )
 
+# Counting ahead (`RedisLoadStats.precount`): one segment's months that may be kept and are not,
+# counted and kept as a report would (KEYS[1]: a key of the segment; ARGV[1]: its keys' common
+# start; ARGV[2]: the facts script's ARGV[9]). Only months with a load are counted (a month
+# without one costs a report nothing). Returns how many months it counted.
+PRECOUNT_LUA = (
+    _MONTH_UNIQUES_LUA
+    + """
+local base, counted = ARGV[1], 0
+for name, keeps in string.gmatch(ARGV[2], '(%d+):(%d+)') do
+  if redis.call('EXISTS', base .. 'u:' .. name) == 0 then
+    local fields = redis.call('HKEYS', base .. 'c:' .. name)
+    if #fields > 0 then
+      local loaded, at = {}, tonumber(name) * 100
+      for _, field in ipairs(fields) do loaded[at + tonumber(string.sub(field, 1, 2))] = true end
+      month_uniques(base, name, loaded, keeps)
+      counted = counted + 1
+    end
+  end
+end
+return counted
+"""
+)
+PRECOUNT_SLICE = 50  # segments a pipeline: one script call each, at most ~1.5 ms of Redis
+PRECOUNT_PAUSE = 0.02  # between slices: the pixel's writes pass first
+
 
 _SOURCE_NAMES = dict(enumerate(SOURCES))  # an unknown source (code len(SOURCES)) shows as "?"
 
 
 def segment_key(prefix: str, segment_id: int) -> str:
     return f"{prefix}l{{{segment_id}}}:"
+
+
+def precount_lock_key(prefix: str) -> str:
+    """Taken (SET NX EX) by the process that runs a round of `precount(once_per=…)`."""
+    return f"{prefix}l:precount"
 
 
 class RedisLoadStats:
@@ -181,6 +223,7 @@ class RedisLoadStats:
         self.timeout = timeout
         self._client: aioredis.Redis | None = None
         self._facts: Any = None
+        self._precount: Any = None
         self._fold: Any = None
         self._cluster = False
 
@@ -193,6 +236,7 @@ class RedisLoadStats:
             self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
         )
         self._facts = self._client.register_script(_FACTS_LUA)
+        self._precount = self._client.register_script(PRECOUNT_LUA)
         self._fold = self._client.register_script(FOLD_LUA)
 
     async def close(self) -> None:
@@ -227,11 +271,7 @@ class RedisLoadStats:
         ]
         pipe = self._redis().pipeline(transaction=False)
         for sid in ids:
-            base = segment_key(self.prefix, sid)
-            if self._cluster:  # a cluster pipeline takes no Script objects
-                pipe.execute_command("EVAL", _FACTS_LUA, 1, f"{base}c:0", base, *args)
-            else:
-                await self._facts(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
+            await self._queue(pipe, self._facts, _FACTS_LUA, sid, args)
         facts = LoadFacts(grain)
         layout = _Layout(grain, first, last, uniques_last or last)
         if daily_uniques:
@@ -241,6 +281,35 @@ class RedisLoadStats:
         for sid, dense in zip(ids, await self._run(pipe), strict=True):
             layout.add(facts, sid, dense)  # C-level: no Python code per row
         return facts
+
+    async def precount(
+        self, segment_ids: Sequence[int], now: float, *, once_per: float | None = None
+    ) -> int:
+        """Count and keep the daily uniques of the segments' past months that a report may
+        keep and nobody has counted yet (PRECOUNT_LUA), a slice of segments at a time; the
+        number of months counted. With `once_per`, only if no process sharing this Redis has
+        started a round in the last `once_per` seconds (else 0)."""
+        kept = _kept(now)
+        if not kept or not segment_ids:
+            return 0
+        client = self._redis()
+        try:
+            if once_per is not None and not await client.set(
+                precount_lock_key(self.prefix), os.getpid(), nx=True, ex=max(1, int(once_per))
+            ):
+                return 0
+        except (RedisError, RedisClusterException, OSError) as exc:
+            raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
+        await self._folded()  # (what is still in the log would make the counts stale at once)
+        counted = 0
+        for at in range(0, len(segment_ids), PRECOUNT_SLICE):
+            if at:
+                await asyncio.sleep(PRECOUNT_PAUSE)
+            pipe = client.pipeline(transaction=False)
+            for sid in segment_ids[at : at + PRECOUNT_SLICE]:
+                await self._queue(pipe, self._precount, PRECOUNT_LUA, sid, [kept])
+            counted += sum(map(int, await self._run(pipe)))
+        return counted
 
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
         await self._folded()
@@ -291,6 +360,15 @@ class RedisLoadStats:
             await fold_all(run)
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
+
+    async def _queue(self, pipe: Any, script: Any, text: str, sid: int, args: list[str]) -> None:
+        """Queue a call of a per-segment script (KEYS[1]: a key of the segment, for its slot;
+        ARGV[1]: its keys' common start, then `args`) on `pipe`."""
+        base = segment_key(self.prefix, sid)
+        if self._cluster:  # a cluster pipeline takes no Script objects
+            pipe.execute_command("EVAL", text, 1, f"{base}c:0", base, *args)
+        else:
+            await script(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
 
     def _where(self) -> str:
         return self.url.rpartition("@")[2]  # never echo a password from the URL

@@ -76,6 +76,11 @@ class SqliteLoadStats:
         uniques = (daily_uniques, monthly_uniques)
         return await self._on(self._facts, list(segment_ids), span, uniques, grain)
 
+    async def precount(
+        self, segment_ids: Sequence[int], now: float, *, once_per: float | None = None
+    ) -> int:
+        return 0  # exact counts, read by an index: nothing to count ahead
+
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
         return await self._on(self._quick, list(segment_ids), now)
 
