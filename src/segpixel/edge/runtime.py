@@ -214,7 +214,12 @@ class EdgeRuntime:
         while True:
             segments = sorted(self.snapshot.current.segments)
             try:
-                await self.stats.precount(segments, self.clock(), once_per=PRECOUNT_INTERVAL)
+                counted = await self.stats.precount(
+                    segments, self.clock(), once_per=PRECOUNT_INTERVAL
+                )
             except StoreUnavailable as exc:  # the next round counts what this one could not
                 log.warning("counting ahead of reports failed: %s", exc)
+            else:
+                if counted:
+                    log.info("counted %d segment-months ahead of the reports", counted)
             await asyncio.sleep(PRECOUNT_INTERVAL)
