@@ -219,6 +219,8 @@ class EdgeRuntime:
                 )
             except StoreUnavailable as exc:  # the next round counts what this one could not
                 log.warning("counting ahead of reports failed: %s", exc)
+            except Exception:  # a round's bug must not end the rounds (reports count it then)
+                log.exception("counting ahead of reports failed")
             else:
                 if counted:
                     log.info("counted %d segment-months ahead of the reports", counted)
