@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from itertools import chain, compress, repeat
 from operator import mul
@@ -196,10 +196,12 @@ end
 return counted
 """
 )
-# Redis runs a pipeline's calls back to back (all it read at once), so a slice is small: a
-# segment whose whole year is to count costs ~1 ms (11 months × 31 PFCOUNTs), one already kept
-# a few µs; after a slice that counted, a pause lets the pixel's writes pass.
-PRECOUNT_SLICE = 5
+# Redis runs the calls of a pipeline back to back (what it read at once), and every other
+# client waits meanwhile: a pipeline of every segment of a year's report stalled the pixel's
+# writes 100–220 ms. So the per-segment scripts go a slice of segments per round trip: a year of
+# days costs ~0.6 ms a segment (~1.1 ms when its months are to count: 11 × 31 PFCOUNTs), a slice
+# a few ms. A round of counting ahead also pauses after each slice that counted.
+SLICE = 5
 PRECOUNT_PAUSE = 0.005
 
 
@@ -272,17 +274,15 @@ class RedisLoadStats:
             "1" if monthly_uniques else "0",
             _kept(time.time()),
         ]
-        pipe = self._redis().pipeline(transaction=False)
-        for sid in ids:
-            await self._queue(pipe, self._facts, _FACTS_LUA, sid, args)
         facts = LoadFacts(grain)
         layout = _Layout(grain, first, last, uniques_last or last)
         if daily_uniques:
             facts.day_users = []
         if monthly_uniques:
             facts.month_users = []
-        for sid, dense in zip(ids, await self._run(pipe), strict=True):
-            layout.add(facts, sid, dense)  # C-level: no Python code per row
+        async for answers in self._per_segment(ids, self._facts, _FACTS_LUA, args):
+            for sid, dense in answers:
+                layout.add(facts, sid, dense)  # C-level: no Python code per row
         return facts
 
     async def precount(
@@ -305,11 +305,8 @@ class RedisLoadStats:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
         await self._folded()  # (what is still in the log would make the counts stale at once)
         counted = 0
-        for at in range(0, len(segment_ids), PRECOUNT_SLICE):
-            pipe = client.pipeline(transaction=False)
-            for sid in segment_ids[at : at + PRECOUNT_SLICE]:
-                await self._queue(pipe, self._precount, PRECOUNT_LUA, sid, [kept])
-            months = sum(map(int, await self._run(pipe)))
+        async for answers in self._per_segment(segment_ids, self._precount, PRECOUNT_LUA, [kept]):
+            months = sum(int(n) for _, n in answers)
             if months:
                 counted += months
                 await asyncio.sleep(PRECOUNT_PAUSE)
@@ -365,14 +362,22 @@ class RedisLoadStats:
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
 
-    async def _queue(self, pipe: Any, script: Any, text: str, sid: int, args: list[str]) -> None:
-        """Queue a call of a per-segment script (KEYS[1]: a key of the segment, for its slot;
-        ARGV[1]: its keys' common start, then `args`) on `pipe`."""
-        base = segment_key(self.prefix, sid)
-        if self._cluster:  # a cluster pipeline takes no Script objects
-            pipe.execute_command("EVAL", text, 1, f"{base}c:0", base, *args)
-        else:
-            await script(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
+    async def _per_segment(
+        self, segment_ids: Sequence[int], script: Any, text: str, args: list[str]
+    ) -> AsyncIterator[list[tuple[int, Any]]]:
+        """Each segment's answer to a per-segment script (KEYS[1]: a key of the segment, for
+        its slot; ARGV[1]: its keys' common start, then `args`), a SLICE of segments a round
+        trip, yielded slice by slice as (segment, answer) pairs."""
+        for at in range(0, len(segment_ids), SLICE):
+            part = segment_ids[at : at + SLICE]
+            pipe = self._redis().pipeline(transaction=False)
+            for sid in part:
+                base = segment_key(self.prefix, sid)
+                if self._cluster:  # a cluster pipeline takes no Script objects
+                    pipe.execute_command("EVAL", text, 1, f"{base}c:0", base, *args)
+                else:
+                    await script(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
+            yield list(zip(part, await self._run(pipe), strict=True))
 
     def _where(self) -> str:
         return self.url.rpartition("@")[2]  # never echo a password from the URL
