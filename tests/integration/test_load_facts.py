@@ -88,6 +88,32 @@ async def test_facts_at_every_grain_equal_the_counters_summed(
                 assert got.month_users == (want.month_users if monthly else None), case
 
 
+async def test_many_segments_read_together_as_each_alone(
+    store: ProfileStore, stats: LoadStats
+) -> None:
+    """Redis reads segments a few per round trip (stats/redis.py SLICE): twelve segments, each
+    with its own number of users, read together answer as each read alone."""
+    segments = [next(_segments) for _ in range(12)]
+    now = int(time.time())
+    at, expires = now - 60, now + DAY
+    await store.apply(
+        [Mutation(new_uid(), at, (Add(sid, expires),)) for n, sid in enumerate(segments)
+         for _ in range(n + 1)]
+    )  # fmt: skip
+    today = utc_day(now)
+
+    together = await stats.facts(segments, today, today, daily_uniques=True)
+    quick = await stats.quick(segments, now)
+    assert await stats.precount(segments, now) == 0  # (no past month: nothing to count)
+
+    assert together.daily_uniques == {(s, day_number(today)): n + 1 for n, s in enumerate(segments)}
+    for sid in segments:
+        alone = await stats.facts([sid], today, today, daily_uniques=True)
+        assert alone.daily_uniques == {(sid, day_number(today)): segments.index(sid) + 1}
+        assert quick[sid] == (await stats.quick([sid], now))[sid]
+        assert quick[sid].loads_today == segments.index(sid) + 1
+
+
 async def test_a_grain_without_months_has_no_monthly_uniques(stats: LoadStats) -> None:
     with pytest.raises(ValueError, match="monthly uniques"):
         await stats.facts([1], date(2026, 1, 1), date(2026, 1, 2), monthly_uniques=True,

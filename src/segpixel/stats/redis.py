@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from itertools import chain, compress, repeat
 from operator import mul
@@ -198,9 +198,10 @@ return counted
 )
 # Redis runs the calls of a pipeline back to back (what it read at once), and every other
 # client waits meanwhile: a pipeline of every segment of a year's report stalled the pixel's
-# writes 100–220 ms. So the per-segment scripts go a slice of segments per round trip: a year of
-# days costs ~0.6 ms a segment (~1.1 ms when its months are to count: 11 × 31 PFCOUNTs), a slice
-# a few ms. A round of counting ahead also pauses after each slice that counted.
+# writes 100–220 ms. So the reads (report scripts, quick stats) go a slice of segments per round
+# trip: a year of days costs ~0.6 ms a segment (~1.1 ms when its months are to count: 11 × 31
+# PFCOUNTs), a slice a few ms. A round of counting ahead also pauses after each slice that
+# counted.
 SLICE = 5
 PRECOUNT_PAUSE = 0.005
 
@@ -280,8 +281,9 @@ class RedisLoadStats:
             facts.day_users = []
         if monthly_uniques:
             facts.month_users = []
-        async for answers in self._per_segment(ids, self._facts, _FACTS_LUA, args):
-            for sid, dense in answers:
+        queue = self._script(self._facts, _FACTS_LUA, args)
+        async for part, answers in self._in_slices(ids, queue):
+            for sid, dense in zip(part, answers, strict=True):
                 layout.add(facts, sid, dense)  # C-level: no Python code per row
         return facts
 
@@ -305,8 +307,9 @@ class RedisLoadStats:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
         await self._folded()  # (what is still in the log would make the counts stale at once)
         counted = 0
-        async for answers in self._per_segment(segment_ids, self._precount, PRECOUNT_LUA, [kept]):
-            months = sum(int(n) for _, n in answers)
+        queue = self._script(self._precount, PRECOUNT_LUA, [kept])
+        async for _, answers in self._in_slices(segment_ids, queue):
+            months = sum(map(int, answers))
             if months:
                 counted += months
                 await asyncio.sleep(PRECOUNT_PAUSE)
@@ -321,25 +324,28 @@ class RedisLoadStats:
             f"{day_number(utc_day(t))}{t % DAY_SECONDS // HOUR_SECONDS:02d}"
             for t in range(start, int(now) + 1, HOUR_SECONDS)
         ]
-        pipe = self._redis().pipeline(transaction=False)
-        for sid in segment_ids:
+        spanned = months(yesterday, today)
+
+        async def queue(pipe: Any, sid: int) -> None:
             base = segment_key(self.prefix, sid)
-            for month in months(yesterday, today):
+            for month in spanned:
                 pipe.hgetall(f"{base}c:{month}")
             # (PFCOUNT by name: a cluster pipeline blocks pfcount(), its keys share one slot)
             pipe.execute_command("PFCOUNT", *(f"{base}h:{hour}" for hour in hours))
-        replies = iter(await self._run(pipe))
+
         out: dict[int, QuickStats] = {}
-        for sid in segment_ids:
-            loads = {day_number(today): 0, day_number(yesterday): 0}
-            for month in months(yesterday, today):
-                for field, n in next(replies).items():
-                    day = month * 100 + int(field.partition(b":")[0])
-                    if day in loads:
-                        loads[day] += int(n)
-            out[sid] = QuickStats(
-                next(replies), loads[day_number(today)], loads[day_number(yesterday)]
-            )
+        async for part, answers in self._in_slices(segment_ids, queue):
+            replies = iter(answers)
+            for sid in part:
+                loads = {day_number(today): 0, day_number(yesterday): 0}
+                for month in spanned:
+                    for field, n in next(replies).items():
+                        day = month * 100 + int(field.partition(b":")[0])
+                        if day in loads:
+                            loads[day] += int(n)
+                out[sid] = QuickStats(
+                    next(replies), loads[day_number(today)], loads[day_number(yesterday)]
+                )
         return out
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -362,22 +368,32 @@ class RedisLoadStats:
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"load stats {self._where()}: {exc}") from exc
 
-    async def _per_segment(
-        self, segment_ids: Sequence[int], script: Any, text: str, args: list[str]
-    ) -> AsyncIterator[list[tuple[int, Any]]]:
-        """Each segment's answer to a per-segment script (KEYS[1]: a key of the segment, for
-        its slot; ARGV[1]: its keys' common start, then `args`), a SLICE of segments a round
-        trip, yielded slice by slice as (segment, answer) pairs."""
+    async def _in_slices(
+        self, segment_ids: Sequence[int], queue: Callable[[Any, int], Awaitable[None]]
+    ) -> AsyncIterator[tuple[Sequence[int], list[Any]]]:
+        """The segments' commands (`queue(pipe, segment)` queues one segment's), a SLICE of
+        segments a round trip, yielded slice by slice with their answers in order."""
         for at in range(0, len(segment_ids), SLICE):
             part = segment_ids[at : at + SLICE]
             pipe = self._redis().pipeline(transaction=False)
             for sid in part:
-                base = segment_key(self.prefix, sid)
-                if self._cluster:  # a cluster pipeline takes no Script objects
-                    pipe.execute_command("EVAL", text, 1, f"{base}c:0", base, *args)
-                else:
-                    await script(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
-            yield list(zip(part, await self._run(pipe), strict=True))
+                await queue(pipe, sid)
+            yield part, await self._run(pipe)
+
+    def _script(
+        self, script: Any, text: str, args: list[str]
+    ) -> Callable[[Any, int], Awaitable[None]]:
+        """Queues a per-segment script's call (KEYS[1]: a key of the segment, for its slot;
+        ARGV[1]: its keys' common start, then `args`)."""
+
+        async def queue(pipe: Any, sid: int) -> None:
+            base = segment_key(self.prefix, sid)
+            if self._cluster:  # a cluster pipeline takes no Script objects
+                pipe.execute_command("EVAL", text, 1, f"{base}c:0", base, *args)
+            else:
+                await script(keys=[f"{base}c:0"], args=[base, *args], client=pipe)
+
+        return queue
 
     def _where(self) -> str:
         return self.url.rpartition("@")[2]  # never echo a password from the URL
