@@ -57,7 +57,8 @@ class LoadStats(Protocol):
         uniques_last)` read at FINEST. Raises StoreUnavailable when the store cannot answer."""
 
     async def quick(self, segment_ids: Sequence[int], now: float) -> dict[int, QuickStats]:
-        """Quick stats of each segment at `now`, in one round trip for the lot."""
+        """Quick stats of each segment at `now`: one query for the lot on SQLite, a round trip
+        per few segments on Redis (stats/redis.py SLICE)."""
 
     async def precount(
         self, segment_ids: Sequence[int], now: float, *, once_per: float | None = None
