@@ -187,23 +187,29 @@ def run_baseline(args: argparse.Namespace, env: dict[str, str]) -> Row:
         stop(proc)
 
 
-def run_segpixel(store: str, args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
-    data_dir = workdir / store
-    prefix = f"bench{os.getpid()}:"
+def init_segpixel(store: str, data_dir: Path, prefix: str, redis_url: str) -> dict[str, str]:
+    """`segpixel init` of a data folder for `store` ("sqlite" or "redis", keys under `prefix`);
+    the environment a `segpixel serve` of it runs with."""
     env = {
         "SEGPIXEL_DATA_DIR": str(data_dir),
         "SEGPIXEL_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SEGPIXEL_REDIS_PREFIX": prefix,
     }
     if store == "redis":
-        env["SEGPIXEL_PROFILE_URL"] = args.redis_url
-    port = free_port()
+        env["SEGPIXEL_PROFILE_URL"] = redis_url
     subprocess.run(
         [sys.executable, "-m", "segpixel", "init"],
         env={**os.environ, **env},
         check=True,
         capture_output=True,
     )
+    return env
+
+
+def run_segpixel(store: str, args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
+    prefix = f"bench{os.getpid()}:"
+    env = init_segpixel(store, workdir / store, prefix, args.redis_url)
+    port = free_port()
     proc = granian("segpixel.app:create_app", port, args.workers, env, factory=True)
     base = f"http://127.0.0.1:{port}"
     try:

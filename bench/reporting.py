@@ -49,7 +49,17 @@ from segpixel.stats.redis import RedisLoadStats, precount_lock_key
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_fill import fill_redis, fill_sqlite
 
-from pixel import ADMIN_PASSWORD, HERE, ROOT, clear_redis, free_port, granian, stop, wait_up
+from pixel import (
+    ADMIN_PASSWORD,
+    HERE,
+    ROOT,
+    clear_redis,
+    free_port,
+    granian,
+    init_segpixel,
+    stop,
+    wait_up,
+)
 
 REPORTS = {
     "day rows, daily uniques": [
@@ -238,16 +248,7 @@ def run_report(client: httpx.Client, report: dict) -> bytes:
 
 def run_store(store: str, args: argparse.Namespace, workdir: Path) -> dict:
     data_dir, prefix = workdir / store, f"benchrep{os.getpid()}:"
-    env = {
-        "SEGPIXEL_DATA_DIR": str(data_dir),
-        "SEGPIXEL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "SEGPIXEL_REDIS_PREFIX": prefix,
-    }
-    if store == "redis":
-        env["SEGPIXEL_PROFILE_URL"] = args.redis_url
-    subprocess.run(
-        [sys.executable, "-m", "segpixel", "init"], env={**os.environ, **env}, check=True
-    )
+    env = init_segpixel(store, data_dir, prefix, args.redis_url)
     if store == "redis":  # the bench runs the servers' background round itself (count_ahead)
         hold_background_round(args.redis_url, prefix)
     port = free_port()

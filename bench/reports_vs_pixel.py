@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,12 +39,12 @@ from report_fill import fill_redis, fill_sqlite
 from reporting import REPORTS, admin, hold_background_round, make_catalog, run_report
 
 from pixel import (
-    ADMIN_PASSWORD,
     HERE,
     ROOT,
     clear_redis,
     free_port,
     granian,
+    init_segpixel,
     stop,
     wait_up,
     wrk,
@@ -82,20 +81,9 @@ class ReportLoop(threading.Thread):
 
 def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict]:
     data_dir, prefix = workdir / store, f"benchrvp{os.getpid()}:"
-    env = {
-        "SEGPIXEL_DATA_DIR": str(data_dir),
-        "SEGPIXEL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "SEGPIXEL_REDIS_PREFIX": prefix,
-    }
+    env = init_segpixel(store, data_dir, prefix, args.redis_url)
     if store == "redis":
-        env["SEGPIXEL_PROFILE_URL"] = args.redis_url
         hold_background_round(args.redis_url, prefix)
-    subprocess.run(
-        [sys.executable, "-m", "segpixel", "init"],
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
     ports = free_port(), free_port()
     servers = [granian("segpixel.app:create_app", port, 1, env, factory=True) for port in ports]
     pixel_base, other_base = (f"http://127.0.0.1:{port}" for port in ports)
