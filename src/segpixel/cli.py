@@ -135,6 +135,11 @@ def serve(
         max_body_bytes=max_body_bytes,
     )
     config = settings()
+    from segpixel.serving import port_in_use, runner_beside
+
+    if port_in_use(config.host, config.port):
+        err_console.print(f"[red]port {config.port} is already in use[/red] (on {config.host})")
+        raise typer.Exit(1)
     _announce_admin(prepare_catalog(config))
     # Each worker publishes its counters to a file that /metrics sums: start from zero.
     for stale in (config.data_dir / "metrics").glob("*.json"):
@@ -144,8 +149,14 @@ def serve(
         os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
     console.print(
         f"segpixel listening on http://{config.host}:{config.port} "
-        f"({config.workers} worker(s), catalog {_redact(config.catalog_url or '')})"
+        f"({config.workers} worker(s), catalog {_redact(config.catalog_url or '')}"
+        f"{', a job runner' if config.jobs else ''})"
     )
+    with runner_beside(config.jobs):
+        _serve_http(config, server)
+
+
+def _serve_http(config: Settings, server: str) -> None:
     if server == "uvicorn":
         import uvicorn
 
@@ -170,6 +181,16 @@ def serve(
         factory=True,
         log_access=False,
     ).serve()
+
+
+@app.command()
+def jobs(data_dir: DataDirOpt = None) -> None:
+    """Run a job runner alone (batch uploads, reports), for job machines kept apart from the
+    pixel servers; `serve` starts one of its own unless SEGPIXEL_JOBS=false."""
+    from segpixel.jobs.process import run_jobs
+
+    _override(data_dir=data_dir)
+    run_jobs(settings())
 
 
 def _redact(url: str) -> str:

@@ -145,12 +145,14 @@ async def _upload(file: Path, member_id: int | None, batch_size: int) -> Any:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from segpixel.batch.upload import BatchReport, BatchUpload
+    from segpixel.catalog import job_queue
     from segpixel.catalog.db import Catalog
-    from segpixel.catalog.jobs import JobRepo, save_job
+    from segpixel.catalog.jobs import JobRepo
     from segpixel.catalog.snapshot import load_view
     from segpixel.domain.access import Principal
     from segpixel.domain.batch_lines import BatchScope
     from segpixel.errors import SegpixelError
+    from segpixel.jobs.runner import runner_name
     from segpixel.profiles.factory import make_profile_store
 
     config = _cli().settings()
@@ -161,13 +163,24 @@ async def _upload(file: Path, member_id: int | None, batch_size: int) -> Any:
     operator = Principal(user_id=0, username="cli", role="admin")
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
     job_id = None
+    # This command runs the job itself, under a lease as a runner would: should it stop half
+    # way, a runner takes the job over after the lease and ends it (the file is not theirs).
+    owner = f"cli:{runner_name()}"
+
+    def lease() -> dict[str, Any]:
+        return {"lease_until": job_queue.now_ms() + int(config.job_lease_seconds * 1000)}
+
+    def save(**fields: Any) -> None:
+        job_queue.write(catalog, job_id, owner, **fields, **lease())
+
     try:
         with catalog.session() as session:
             repo = JobRepo(session, operator, "batch-segment")
             if member_id is not None:
                 repo.require_member(member_id)
             params = {"member_id": member_id, "bytes": file.stat().st_size, "file": file.name}
-            job_id = repo.create(member_id, params).id
+            running = {"status": "running", "lease_owner": owner, **lease()}
+            job_id = repo.create(member_id, params, **running).id
         view = load_view(catalog)  # once: a run does not wait for catalog changes
         await store.open()
         with Progress(*columns, console=_cli().err_console) as bar:
@@ -175,7 +188,7 @@ async def _upload(file: Path, member_id: int | None, batch_size: int) -> Any:
 
             async def progress(report: BatchReport) -> None:
                 bar.update(task, completed=report.bytes_read)
-                save_job(catalog, job_id, status="running", progress=report.as_progress())
+                save(progress=report.as_progress())
 
             upload = BatchUpload(
                 store,
@@ -187,11 +200,11 @@ async def _upload(file: Path, member_id: int | None, batch_size: int) -> Any:
             )
             with file.open("rb") as stream:
                 report = await upload.run(stream)
-        save_job(catalog, job_id, status="done", progress=report.as_progress())
+        save(status="done", progress=report.as_progress())
         return report
     except SegpixelError as exc:
         if job_id is not None:
-            save_job(catalog, job_id, status="error", error=exc.message)
+            save(status="error", error=exc.message)
         raise _fail(exc.message) from None
     finally:
         await store.close()

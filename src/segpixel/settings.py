@@ -152,12 +152,68 @@ class Settings(BaseSettings):
         description="SQLite profile store durability: NORMAL survives a crash of segpixel, FULL "
         "also a power cut (an fsync per batch).",
     )
+    jobs: bool = Field(
+        True,
+        description="segpixel serve starts a job runner (batch uploads, reports) beside its "
+        "workers; false when runners run elsewhere (segpixel jobs).",
+    )
+    upload_dir: Path | None = Field(
+        None,
+        description="Where batch uploads wait for a job runner (default: uploads in the data "
+        "folder); share it between machines to let their runners take each other's uploads.",
+    )
+    job_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="A job runner's hold on a job, renewed a third of it apart; a runner that "
+        "died leaves its jobs to another this long after its last renewal.",
+    )
+    job_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often a job runner looks for new jobs."
+    )
+    job_concurrency: int = Field(2, ge=1, le=64, description="Jobs one runner runs at once.")
+    job_member_cap: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Jobs of one member running at once across every runner; the rest wait.",
+    )
+    job_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness of the job runner process (the CPU goes to pixel workers first).",
+    )
+    job_batch_lines: int = Field(
+        1000, ge=1, le=100_000, description="Lines of a batch upload written to the store at once."
+    )
+    job_batch_pause_ms: float = Field(
+        0.0,
+        ge=0,
+        le=10_000,
+        description="Pause of a batch upload between two batches (the store's other writers "
+        "get a turn).",
+    )
+    password_threads: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="Threads per worker that check passwords (scrypt, ~16 MiB each); checks "
+        "beyond them and the queue get 429.",
+    )
     catalog_poll_seconds: float = Field(
         1.0, gt=0, le=5, description="How often pixel servers look for catalog changes."
     )
 
     @field_validator(
-        "catalog_url", "profile_url", "public_url", "cookie_domain", "tcf_vendor_id", mode="before"
+        "catalog_url",
+        "profile_url",
+        "public_url",
+        "cookie_domain",
+        "tcf_vendor_id",
+        "upload_dir",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -193,6 +249,7 @@ class Settings(BaseSettings):
                     self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}"
                 ),
                 "profile_url": self.profile_url or f"sqlite:///{data_dir / 'profiles.db'}",
+                "upload_dir": self.upload_dir or data_dir / "uploads",
                 "public_url": (self.public_url or f"http://{self.host}:{self.port}").rstrip("/"),
             }
         )

@@ -40,6 +40,7 @@ from segpixel.catalog.tables import User
 from segpixel.settings import Settings
 from tests.conftest import free_port, wipe
 from tests.helpers import ADMIN_PASSWORD, ApiClient
+from tests.support.job_runner import RunnerThread
 
 REDIS_URL = os.environ.get("SEGPIXEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RUN_PREFIX = f"sptest-pixel:{os.getpid()}:{secrets.token_hex(3)}:"
@@ -87,14 +88,16 @@ class Clock:
 
 
 class InProcessServer:
-    """create_app(settings, clock=…) served by uvicorn in a thread on 127.0.0.1:<free port>."""
+    """create_app(settings, clock=…) served by uvicorn in a thread on 127.0.0.1:<free port>, and
+    a job runner beside it (as `segpixel serve` starts one), on the same clock."""
 
-    def __init__(self, settings: Settings, clock: Clock):
+    def __init__(self, settings: Settings, clock: Clock, jobs: bool = True):
         self.settings = settings
         self.clock = clock
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings, clock=clock)
+        self.jobs: RunnerThread | None = None
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -112,8 +115,11 @@ class InProcessServer:
                 self.stop()
                 raise RuntimeError(f"segpixel did not start on port {self.port}")
             time.sleep(0.02)
+        self.jobs = RunnerThread(settings, clock) if jobs else None
 
     def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
         self.server.should_exit = True
         self.thread.join(timeout=20)
 
@@ -160,6 +166,7 @@ class ServerFactory:
             "data_dir": data_dir,
             "catalog_url": self.catalog_url,
             "catalog_poll_seconds": 0.05,
+            "job_poll_seconds": 0.05,
             "redis_prefix": RUN_PREFIX,
         }
         if self.store == "redis":

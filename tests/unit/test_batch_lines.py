@@ -154,7 +154,18 @@ def test_an_advertiser_uploads_to_its_own_and_member_level_segments() -> None:
 
 
 def lines(data: bytes) -> list[tuple[int, bytes | None]]:
-    return list(read_lines(io.BytesIO(data), BatchReport()))
+    return [(n, line) for n, line, _ in read_lines(io.BytesIO(data), BatchReport())]
+
+
+def test_each_line_tells_where_the_next_starts_and_reading_resumes_there() -> None:
+    data = b"\xef\xbb\xbf1,5\n22,5\n\n333,5"
+    read = list(read_lines(io.BytesIO(data), BatchReport()))
+    assert [end for _, _, end in read] == [7, 12, 13, 18]
+    assert read[-1][2] == len(data)
+    stream = io.BytesIO(data)
+    stream.seek(12)
+    resumed = list(read_lines(stream, BatchReport(lines_read=2, bytes_read=12)))
+    assert resumed == read[2:]
 
 
 def test_lines_are_numbered_and_the_last_needs_no_newline() -> None:

@@ -75,8 +75,6 @@ def create_api(
         app.include_router(module.router)
     for module in (reports, batch_segments):
         app.include_router(module.router)
-    if runtime is not None:  # reports and uploads still running stop before the stores close
-        runtime.stoppers.append(app.state.api.background.stop)
     # The web console: the same process, users and catalog, its own HTML error pages.
     app.mount(CONSOLE_PREFIX, create_console(app.state.api))
     return app

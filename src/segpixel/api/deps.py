@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from segpixel.api.background import Background
 from segpixel.api.rate_limit import LoginGuard
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.repo import Repo
@@ -35,7 +34,6 @@ class ApiState:
     tokens: TokenStore
     clock: Callable[[], float]
     runtime: Any = None  # the worker's EdgeRuntime: profile store and writer, when serving pixels
-    background: Background = field(default_factory=Background)  # reports, batch uploads
     logins: LoginGuard | None = None  # failed-login brake (SEGPIXEL_LOGIN_RATE_LIMIT)
 
 

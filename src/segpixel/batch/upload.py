@@ -1,10 +1,15 @@
 """Stream a batch file into the profile store: read a chunk, parse its lines, write big batches.
 
 Memory stays flat whatever the file's size: one read chunk, one batch of mutations and the first
-MAX_REJECTED rejections are all that is held. Batches go straight to the profile store (which
-counts their loads, source "batch"), named by a token of their own so that a retry after a lost
-reply never applies one twice. Between batches the event loop gets a turn, so pixels served by
-the same worker wait at most one batch.
+MAX_REJECTED rejections are all that is held. A batch is a fixed number of the file's lines (so
+the same lines always make the same batch) and goes straight to the profile store (which counts
+its loads, source "batch") under the token (writer, n): a store applies a token at most once, so a
+batch retried after a lost reply, or again after a crash, is never applied twice.
+
+An upload can resume: `BatchReport.as_progress()` says how far it got (lines, counters and the
+byte offset of the next batch, with its number), `BatchReport.from_progress` reads it back, and
+`run` goes on from there. Re-reading from the last saved point makes the same batches again;
+those the store had already applied are skipped by their tokens and counted as done.
 """
 
 from __future__ import annotations
@@ -26,17 +31,19 @@ READ_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 << 10
 MAX_REJECTED = 1000
 RETRY_DELAYS = (0.2, 1.0, 3.0)  # then the upload fails with what it has done so far
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
 class BatchReport:
-    """Where an upload stands; `as_progress()` is what the job status shows."""
+    """Where an upload stands; `as_progress()` is what the job status shows (and resumes from)."""
 
     lines_read: int = 0
     users_updated: int = 0
     rejected_lines: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the first MAX_REJECTED
-    bytes_read: int = 0
+    bytes_read: int = 0  # the byte offset of the next line: where a resumed run starts
+    batches: int = 0  # batches done: the next one's token is batches + 1
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected_lines += 1
@@ -50,33 +57,52 @@ class BatchReport:
             "rejected_lines": self.rejected_lines,
             "rejected": self.rejected,
             "bytes_read": self.bytes_read,
+            "batches": self.batches,
         }
+
+    @classmethod
+    def from_progress(cls, progress: dict[str, Any]) -> BatchReport:
+        return cls(
+            lines_read=int(progress.get("lines_read", 0)),
+            users_updated=int(progress.get("users_updated", 0)),
+            rejected_lines=int(progress.get("rejected_lines", 0)),
+            rejected=list(progress.get("rejected", [])),
+            bytes_read=int(progress.get("bytes_read", 0)),
+            batches=int(progress.get("batches", 0)),
+        )
 
 
 def read_lines(
     stream: BinaryIO, report: BatchReport, read_bytes: int = READ_BYTES
-) -> Iterator[tuple[int, bytes | None]]:
-    """(line number from 1, the line) for each line; None for a line over MAX_LINE_BYTES,
-    whose bytes are skipped as they come instead of being gathered."""
-    number, tail, too_long = 0, b"", False
+) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, the line, the byte offset just past it) for each line from where `report`
+    stands (`stream` positioned there); None for a line over MAX_LINE_BYTES, whose bytes are
+    skipped as they come instead of being gathered."""
+    number, offset = report.lines_read, report.bytes_read
+    tail, tail_len, too_long = b"", 0, False
     while chunk := stream.read(read_bytes):
-        report.bytes_read += len(chunk)
-        if number == 0 and not tail and chunk.startswith(b"\xef\xbb\xbf"):
-            chunk = chunk[3:]  # a UTF-8 byte order mark from a spreadsheet export
+        if offset == 0 and not tail_len and chunk.startswith(BOM):
+            chunk, offset = chunk[3:], 3  # a UTF-8 byte order mark from a spreadsheet export
         parts = chunk.split(b"\n")
         for part in parts[:-1]:
             number += 1
-            line = None if too_long or len(tail) + len(part) > MAX_LINE_BYTES else tail + part
-            yield number, line
-            tail, too_long = b"", False
-        tail += parts[-1]
-        if len(tail) > MAX_LINE_BYTES:
-            tail, too_long = b"", True
-    if tail or too_long:
-        yield number + 1, None if too_long else tail
+            length = tail_len + len(part)
+            offset += length + 1
+            yield number, None if too_long or length > MAX_LINE_BYTES else tail + part, offset
+            tail, tail_len, too_long = b"", 0, False
+        tail_len += len(parts[-1])
+        if not too_long:
+            tail += parts[-1]
+            if len(tail) > MAX_LINE_BYTES:
+                tail, too_long = b"", True
+    if tail_len:
+        yield number + 1, None if too_long else tail, offset + tail_len
 
 
 class BatchUpload:
+    """Streams one file into the store; `checkpoint` hears of every batch done (to save it),
+    `guard` is asked before every write (a job runner that lost its lease raises there)."""
+
     def __init__(
         self,
         store: ProfileStore,
@@ -88,59 +114,77 @@ class BatchUpload:
         on_progress: Callable[[BatchReport], Awaitable[None]] | None = None,
         progress_every: float = 1.0,
         read_bytes: int = READ_BYTES,
+        writer: str | None = None,
+        report: BatchReport | None = None,
+        checkpoint: Callable[[BatchReport, bool], Awaitable[None]] | None = None,
+        guard: Callable[[], None] | None = None,
+        pause: float = 0.0,
     ):
         self.store = store
         self.view = view  # the current catalog view, asked again for every batch
         self.scope = scope
         self.clock = clock
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # lines a batch
         self.on_progress = on_progress
         self.progress_every = progress_every
         self.read_bytes = read_bytes
-        self.report = BatchReport()
-        self._writer = f"batch-{uuid.uuid4().hex[:12]}"
-        self._seq = 0
+        self.report = report or BatchReport()
+        self.checkpoint = checkpoint
+        self.guard = guard
+        self.pause = pause  # seconds between batches: the store's other writers get a turn
+        self._writer = writer or f"batch-{uuid.uuid4().hex[:12]}"
         self._told = 0.0
 
     async def run(self, stream: BinaryIO) -> BatchReport:
-        report, pending = self.report, []
+        report, pending, lines = self.report, [], 0
+        stream.seek(report.bytes_read)
         view, now = self.view(), int(self.clock())
-        for number, raw in read_lines(stream, report, self.read_bytes):
-            report.lines_read += 1
+        end = report.bytes_read
+        for number, raw, end in read_lines(stream, report, self.read_bytes):
+            report.lines_read = number
+            lines += 1
             try:
                 if raw is None:
                     raise LineRejected(f"the line is longer than {MAX_LINE_BYTES} bytes")
                 text = raw.decode("utf-8")
-                if not text.strip():
-                    continue  # a blank line (the last one, often): nothing to do, nothing wrong
-                pending.append(line_mutation(parse_line(text), view, self.scope, now))
+                if text.strip():  # a blank line (the last one, often): nothing to do or wrong
+                    pending.append(line_mutation(parse_line(text), view, self.scope, now))
             except LineRejected as exc:
                 report.reject(number, str(exc))
             except UnicodeDecodeError:
                 report.reject(number, "the line is not UTF-8 text")
-            if len(pending) >= self.batch_size:
-                await self._apply(pending)
-                pending = []
+            if lines >= self.batch_size:
+                await self._end_batch(pending, end)
+                pending, lines = [], 0
                 view, now = self.view(), int(self.clock())
-        if pending:
-            await self._apply(pending)
+        if lines:
+            await self._end_batch(pending, end)
         if self.on_progress is not None:
             await self.on_progress(report)
         return report
 
-    async def _apply(self, batch: list[Mutation]) -> None:
-        self._seq += 1
-        token = BatchToken(self._writer, self._seq)
+    async def _end_batch(self, batch: list[Mutation], end: int) -> None:
+        report = self.report
+        if batch:
+            await self._apply(batch, BatchToken(self._writer, report.batches + 1))
+            report.users_updated += len(batch)
+        report.batches += 1
+        report.bytes_read = end
+        if self.checkpoint is not None:
+            await self.checkpoint(report, bool(batch))
+        if self.on_progress is not None and time.monotonic() - self._told >= self.progress_every:
+            self._told = time.monotonic()
+            await self.on_progress(report)
+        await asyncio.sleep(self.pause)  # (0: still a turn for the loop's other tasks)
+
+    async def _apply(self, batch: list[Mutation], token: BatchToken) -> None:
         for delay in (*RETRY_DELAYS, None):
+            if self.guard is not None:
+                self.guard()
             try:
                 await self.store.apply(batch, token)
-                break
+                return
             except StoreUnavailable:
                 if delay is None:
                     raise
                 await asyncio.sleep(delay)
-        self.report.users_updated += len(batch)
-        await asyncio.sleep(0)  # let the pixels of this worker through between batches
-        if self.on_progress is not None and time.monotonic() - self._told >= self.progress_every:
-            self._told = time.monotonic()
-            await self.on_progress(self.report)

@@ -1,24 +1,20 @@
-"""Jobs in the catalog (the `jobs` table): a report or a batch upload, run off the request.
+"""Jobs in the catalog (the `jobs` table) as callers see them: a report or a batch upload.
 
-Any server of a deployment can answer for a job, since its state lives in the catalog; the worker
-that runs it writes its progress there. A job still pending or running whose row has not moved
-for STALE_SECONDS lost its worker (a restart, a crash) and reads as an error.
+Any server of a deployment can answer for a job, since its state lives in the catalog; the job
+runner that holds it writes its progress there (catalog/job_queue.py). A job whose runner died
+stays `running` until another runner takes it over, after the lease, and resumes it.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, false, update
+from sqlalchemy import Select, false
 
-from segpixel.catalog.db import Catalog
 from segpixel.catalog.repo import Repo, utcnow
 from segpixel.catalog.tables import Job
 
-STALE_SECONDS = 600
 NOUNS = {"report": "report", "batch-segment": "batch-segment job"}
-INTERRUPTED = "interrupted: the server that ran this job stopped before it finished"
 
 
 class JobRepo(Repo[Job]):
@@ -45,7 +41,18 @@ class JobRepo(Repo[Job]):
             stmt = stmt.where(Job.user_id == p.user_id)
         return stmt
 
-    def create(self, member_id: int | None, params: dict[str, Any]) -> Job:
+    def create(
+        self,
+        member_id: int | None,
+        params: dict[str, Any],
+        *,
+        store: str | None = None,
+        spool: str | None = None,
+        **state: Any,
+    ) -> Job:
+        """Enqueue a job for the runners of profile store `store` (`spool`: the upload folder
+        holding its file); `state` sets other columns (the command line runs its own uploads:
+        status and lease)."""
         now = utcnow()
         user_id = self.principal.user_id or None  # the CLI's operator (0) is no API user
         row = Job(
@@ -57,22 +64,17 @@ class JobRepo(Repo[Job]):
             progress={},
             created_at=now,
             updated_at=now,
+            spool=spool,
+            store=store,
+            attempts=0,
         )
+        for name, value in state.items():
+            setattr(row, name, value)
         self.session.add(row)
         self.session.flush()
         return row
 
 
-def save_job(catalog: Catalog, job_id: int, **fields: Any) -> None:
-    """The runner's write: status, progress, result, error (and the time it moved)."""
-    with catalog.session() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(**fields, updated_at=utcnow()))
-
-
 def job_state(row: Job) -> tuple[str, str | None]:
-    """The status and error to show: a pending or running job that stopped moving is an error."""
-    if row.status in ("pending", "running") and utcnow() - row.updated_at > timedelta(
-        seconds=STALE_SECONDS
-    ):
-        return "error", INTERRUPTED
+    """The status and error to show."""
     return row.status, row.error

@@ -127,7 +127,7 @@ class Job(Base):
     """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index(None, "member_id", "kind"),)
+    __table_args__ = (Index(None, "member_id", "kind"), Index(None, "status", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # "report" | "batch-segment"
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
@@ -140,6 +140,14 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # The runner that holds the job and until when (epoch ms): segpixel.catalog.job_queue.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    spool: Mapped[str | None] = mapped_column(String(32))  # the upload folder holding its file
+    store: Mapped[str | None] = mapped_column(String(32))  # the profile store it works on
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 # -- inventory and buyers (SPEC §1.5): what ad calls name and what answers them -----------------

@@ -1,16 +1,15 @@
 """`/batch-segment`: upload users and their segments in bulk (SPEC §9), run as a job.
 
-The upload (the request body, or its multipart field `file`) is streamed to a file in the data
-folder — never held in memory — and a job is recorded; the answer comes as soon as the upload is
-in, and the job then streams the file into the profile store in this worker. `GET
-/batch-segment?id=J` reports how far it got; `GET /batch-segment` lists the caller's jobs.
+The upload (the request body, or its multipart field `file`) is streamed to a file in the upload
+folder — never held in memory, never parsed here — and a job is recorded; the answer comes as soon
+as the upload is in. A job runner (segpixel.jobs) then streams the file into the profile store.
+`GET /batch-segment?id=J` reports how far it got; `GET /batch-segment` lists the caller's jobs.
+A client that goes away mid-upload leaves nothing behind: no job, no file.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import uuid
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,22 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
-from segpixel.api.deps import ApiState, CallerDep, IdParam, PagingDep, page_for
+from segpixel.api.deps import CallerDep, IdParam, PagingDep, page_for
 from segpixel.api.envelope import ok
-from segpixel.batch.upload import BatchReport, BatchUpload
-from segpixel.catalog.jobs import INTERRUPTED, JobRepo, job_state, save_job
+from segpixel.catalog.jobs import JobRepo, job_state
 from segpixel.catalog.repo import fmt_time
 from segpixel.catalog.tables import Job
-from segpixel.domain.batch_lines import BatchScope
 from segpixel.domain.errors import ValidationFailed, field_error
-from segpixel.errors import SegpixelError, StoreUnavailable
+from segpixel.errors import BadRequest
+from segpixel.jobs.batch_job import BatchJob, job_params
+from segpixel.jobs.context import store_key
+from segpixel.jobs.spool import Spool
 
 router = APIRouter(tags=["batch-segment"])
-KIND = "batch-segment"
+log = logging.getLogger("segpixel.jobs")
+KIND = BatchJob.name
 CHUNK = 1 << 20
 
 
@@ -39,28 +41,29 @@ async def upload_batch(
     caller: CallerDep, request: Request, member_id: IdParam = None
 ) -> dict[str, Any]:
     state = caller.state
-    runtime = state.runtime
-    if runtime is None:
-        raise StoreUnavailable("this server has no profile store to upload into")
     if member_id is not None:  # before reading the upload: a caller may not name any member
         await run_in_threadpool(_check_member, caller, member_id)
-    folder = state.settings.data_dir / "uploads"
-    incoming, size = await _spool(request, folder)
+    spool = Spool(state.settings.upload_dir or state.settings.data_dir / "uploads")
+    incoming = spool.incoming()
+    try:
+        size = await _receive(request, incoming)
+    except ClientDisconnect:
+        log.info("batch upload: the client went away mid-upload; nothing was kept")
+        raise BadRequest("the upload was interrupted before its end") from None
+    name = spool.keep(incoming)
 
     def record() -> Job:
         with caller.session() as session:
             member = member_id if member_id is not None else caller.principal.member_id
-            params = {"member_id": member_id, "bytes": size}
-            return JobRepo(session, caller.principal, KIND).create(member, params)
+            params = job_params(caller.principal, member_id, size, name)
+            repo = JobRepo(session, caller.principal, KIND)
+            return repo.create(member, params, store=store_key(state.settings), spool=spool.id)
 
     try:
         job = await run_in_threadpool(record)
     except BaseException:
-        incoming.unlink(missing_ok=True)
+        spool.remove(name)
         raise
-    path = incoming.rename(folder / f"{job.id}.upload")
-    scope = BatchScope(caller.principal, member_id)
-    state.background.start(_run(state, job.id, path, scope), f"batch-segment-{job.id}")
     return ok({"id": job.id, "batch-segment": job_out(job)})
 
 
@@ -69,10 +72,8 @@ def _check_member(caller: CallerDep, member_id: int) -> None:
         JobRepo(session, caller.principal, KIND).require_member(member_id)
 
 
-async def _spool(request: Request, folder: Path) -> tuple[Path, int]:
-    """The upload, written to a file as it arrives; its path and size."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"incoming-{uuid.uuid4().hex}"
+async def _receive(request: Request, path: Path) -> int:
+    """The upload, written to `path` as it arrives; its size. Nothing is left on failure."""
     size = 0
     try:
         with path.open("wb") as out:
@@ -98,38 +99,7 @@ async def _spool(request: Request, folder: Path) -> tuple[Path, int]:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return path, size
-
-
-async def _run(state: ApiState, job_id: int, path: Path, scope: BatchScope) -> None:
-    runtime = state.runtime
-
-    async def progress(report: BatchReport) -> None:
-        await asyncio.to_thread(save_job, state.catalog, job_id, progress=report.as_progress())
-
-    upload = BatchUpload(
-        runtime.store,
-        lambda: runtime.snapshot.current,
-        scope,
-        runtime.clock,
-        on_progress=progress,
-    )
-    try:
-        await asyncio.to_thread(save_job, state.catalog, job_id, status="running")
-        with path.open("rb") as stream:
-            report = await upload.run(stream)
-        done = {"status": "done", "progress": report.as_progress()}
-        await asyncio.to_thread(save_job, state.catalog, job_id, **done)
-    except asyncio.CancelledError:
-        save_job(state.catalog, job_id, status="error", error=INTERRUPTED)
-        raise
-    except Exception as exc:
-        message = exc.message if isinstance(exc, SegpixelError) else f"an unexpected error: {exc}"
-        fields = {"status": "error", "error": message, "progress": upload.report.as_progress()}
-        await asyncio.to_thread(save_job, state.catalog, job_id, **fields)
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    return size
 
 
 @router.get("/batch-segment", summary="A batch upload's progress (?id=), or the list of them")

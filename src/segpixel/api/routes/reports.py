@@ -1,36 +1,33 @@
 """`/report`, `/report-download`: the segment loads report (SPEC §8), run as a job.
 
 `POST /report` checks the request and the caller's right to every segment it names, records the
-job and answers its `report_id` at once; the job runs in this worker and its result waits in the
-catalog (`GET /report?id=` says when it is ready, `GET /report-download?id=` hands it over, not
-enveloped).
+job and answers its `report_id` at once; a job runner (segpixel.jobs) makes the report, and its
+result waits in the catalog (`GET /report?id=` says when it is ready, `GET /report-download?id=`
+hands it over, not enveloped).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Mapping
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from starlette.concurrency import run_in_threadpool
 
-from segpixel.api.deps import ApiState, CallerDep, IdParam
+from segpixel.api.deps import CallerDep, IdParam
 from segpixel.api.envelope import ok
-from segpixel.catalog.jobs import INTERRUPTED, JobRepo, job_state, save_job
+from segpixel.catalog.jobs import JobRepo, job_state
 from segpixel.catalog.repo import fmt_time
 from segpixel.catalog.tables import Job
 from segpixel.domain.errors import ValidationFailed, field_error
 from segpixel.domain.loads import utc_day
-from segpixel.domain.report_request import REPORT_TYPE, ReportRequest, parse_report
-from segpixel.errors import NotFound, SegpixelError, StoreUnavailable
+from segpixel.domain.report_request import REPORT_TYPE, parse_report
+from segpixel.errors import NotFound
+from segpixel.jobs.context import store_key
+from segpixel.jobs.report_job import ReportJob, job_params
 from segpixel.reporting.render import MEDIA_TYPES
-from segpixel.reporting.run import report_download, visible_segments
+from segpixel.reporting.run import visible_segments
 
 router = APIRouter(tags=["report"])
-log = logging.getLogger("segpixel.jobs")
 EXAMPLE = {
     "report": {
         "report_type": REPORT_TYPE,
@@ -53,38 +50,17 @@ async def create_report(
     state = caller.state
     today = utc_day(state.clock())
     request = parse_report(body, today)
-    if state.runtime is None:
-        raise StoreUnavailable("this server has no load counters to report on")
 
-    def prepare() -> tuple[dict[int, str], int]:
+    def enqueue() -> int:
         with caller.session() as session:
             names = visible_segments(session, caller.principal, request.segment_ids, member_id)
             member = member_id if member_id is not None else caller.principal.member_id
-            params = {"report_type": REPORT_TYPE, **request.as_params()}
-            job = JobRepo(session, caller.principal, "report").create(member, params)
-            return names, job.id
+            params = job_params(request, names, today)
+            repo = JobRepo(session, caller.principal, ReportJob.name)
+            return repo.create(member, params, store=store_key(state.settings)).id
 
-    names, job_id = await run_in_threadpool(prepare)
-    state.background.start(_run(state, job_id, request, names, today), f"report-{job_id}")
+    job_id = await run_in_threadpool(enqueue)
     return ok({"report_id": str(job_id)})
-
-
-async def _run(
-    state: ApiState, job_id: int, request: ReportRequest, names: Mapping[int, str], today: date
-) -> None:
-    try:
-        body, rows = await report_download(request, names, state.runtime.stats, today)
-        await asyncio.to_thread(
-            save_job, state.catalog, job_id, status="ready", result=body, progress={"rows": rows}
-        )
-    except asyncio.CancelledError:
-        save_job(state.catalog, job_id, status="error", error=INTERRUPTED)
-        raise
-    except Exception as exc:
-        message = exc.message if isinstance(exc, SegpixelError) else "an unexpected error"
-        if not isinstance(exc, SegpixelError):
-            log.exception("report %s failed", job_id)
-        await asyncio.to_thread(save_job, state.catalog, job_id, status="error", error=message)
 
 
 @router.get("/report", summary="A report's execution_status: pending, ready or error")
