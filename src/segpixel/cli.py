@@ -155,7 +155,7 @@ def serve(
         f"({config.workers} worker(s), catalog {_redact(config.catalog_url or '')}"
         f"{', a job runner' if config.jobs else ''})"
     )
-    with runner_beside(config.jobs):
+    with runner_beside(config.jobs, config.stop_timeout_s):
         _serve_http(config, server)
 
 

@@ -21,7 +21,7 @@ from segpixel.jobs.process import start_runner_process
 
 log = logging.getLogger("segpixel.serve")
 RESTART_DELAY = 1.0  # seconds before a job runner that died is started again
-STOP_SECONDS = 10.0  # a runner not gone this long after SIGTERM is killed
+KILL_MARGIN = 2.0  # past SEGPIXEL_STOP_TIMEOUT_S, a runner still there is killed
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -43,7 +43,8 @@ def port_in_use(host: str, port: int) -> bool:
 class RunnerSupervisor:
     """Keeps one `segpixel jobs` child running while the server serves."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop_timeout: float) -> None:
+        self.stop_timeout = stop_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watch: threading.Thread | None = None
@@ -70,18 +71,18 @@ class RunnerSupervisor:
             return
         process.terminate()
         try:
-            process.wait(STOP_SECONDS)
+            process.wait(self.stop_timeout + KILL_MARGIN)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
 
 
 @contextlib.contextmanager
-def runner_beside(enabled: bool) -> Iterator[RunnerSupervisor | None]:
+def runner_beside(enabled: bool, stop_timeout: float) -> Iterator[RunnerSupervisor | None]:
     if not enabled:
         yield None
         return
-    supervisor = RunnerSupervisor()
+    supervisor = RunnerSupervisor(stop_timeout)
     supervisor.start()
     try:
         yield supervisor

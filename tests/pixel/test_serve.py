@@ -3,7 +3,11 @@ both profile stores: the robustness rows of SPEC §3.2/§3.3 depend on the HTTP 
 
 from __future__ import annotations
 
+import os
 import secrets
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +47,13 @@ def served(
                 "Piggy",
                 piggyback_pixels=[{"url": pb, "pixel_type": "img"}],
             )
-        ids = {"plain": plain["id"], "piggy": piggy["id"], "pb": pb, "member": member}
+        ids = {
+            "plain": plain["id"],
+            "piggy": piggy["id"],
+            "pb": pb,
+            "member": member,
+            "catalog": root / "catalog.db",
+        }
         for _ in range(100):  # the last segment made is in the pixel's snapshot
             url = f"{server.base_url}/seg?add={piggy['id']}&debug=1"
             if httpx.get(url, timeout=5).json()["items"][0]["accepted"]:
@@ -102,3 +112,60 @@ def test_served_pixel_robustness(served: tuple[ServerProcess, dict]) -> None:
 
     health = httpx.get(f"{server.base_url}/health", timeout=5).json()
     assert health["status"] == "ok" and health["journal"]["depth"] == 0
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_a_big_bad_batch_runs_in_the_job_runner_while_the_pixel_answers(
+    served: tuple[ServerProcess, dict],
+) -> None:
+    """ISSUE 14: 20 MB of rejected lines are parsed by the job runner `serve` started, not by
+    the worker that took the upload; a browser's pixels are answered all along."""
+    server, ids = served
+    line = b"not-a-user-id-at-all-0123456789abcdef,1:0:1\n"
+    body = line * (20 * 2**20 // len(line))
+    shots: list[tuple[int, str]] = []  # (status, the job's status seen just after)
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        api = ApiClient(http).login()
+        worker = http.get("/health").json()["worker"]
+        posted = api.request(
+            "POST", "/batch-segment", content=body, headers={"content-type": "text/plain"}
+        )
+        assert posted.status_code == 200, posted.text
+        job_id = posted.json()["response"]["batch-segment"]["id"]
+        deadline = time.monotonic() + 240
+        while True:
+            pixel = http.get(f"/seg?add={ids['plain']}")
+            job = api.ok("GET", f"/batch-segment?id={job_id}")["batch-segment"]
+            shots.append((pixel.status_code, job["status"]))
+            if job["status"] in ("done", "error"):
+                break
+            assert time.monotonic() < deadline, f"batch job still {job['status']}"
+    assert job["status"] == "done", job
+    assert job["rejected_lines"] == job["lines_read"] == len(body) // len(line)
+    assert all(status == 200 for status, _ in shots), shots[:20]
+    assert any(state == "running" for _, state in shots), "no pixel was answered mid-job"
+    with sqlite3.connect(ids["catalog"]) as conn:
+        (owner,) = conn.execute("SELECT lease_owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    runner_pid = int(owner.split(":")[1])
+    assert runner_pid != worker
+    assert "segpixel jobs" in _cmdline(runner_pid), _cmdline(runner_pid)
+
+
+def test_a_second_server_on_a_port_in_use_refuses_to_start(
+    served: tuple[ServerProcess, dict], tmp_path: Path
+) -> None:
+    server, _ = served
+    env = {**os.environ, "SEGPIXEL_DATA_DIR": str(tmp_path), "SEGPIXEL_JOBS": "false"}
+    done = subprocess.run(
+        [sys.executable, "-m", "segpixel", "serve", "--port", str(server.port)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert f"port {server.port} is already in use" in done.stderr
+    assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200

@@ -19,6 +19,7 @@ import socket
 from collections.abc import Mapping
 
 from segpixel.catalog import job_queue
+from segpixel.closing import Deadline, cancel_within, close_within
 from segpixel.errors import SegpixelError, StoreUnavailable
 from segpixel.jobs.context import JobContext
 from segpixel.jobs.kinds import JobKind, all_kinds
@@ -30,6 +31,7 @@ MAX_ATTEMPTS = 5  # claims of one job (its runner died or its store was down eac
 BACK_OFF_SECONDS = 5.0  # a job whose store is down waits this long before it is tried again
 OPEN_RETRY_SECONDS = 2.0
 SWEEP_SECONDS = 60.0
+STEP_MIN = 0.2  # the stores' close still gets this long when the stop budget is spent
 
 
 def runner_name() -> str:
@@ -78,11 +80,10 @@ class JobRunner:
                 await self._claim_what_fits()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.poll)
-        finally:
-            for task in [*self.active.values(), *helpers]:
-                task.cancel()
-            await asyncio.gather(*self.active.values(), *helpers, return_exceptions=True)
-            await self.ctx.close()
+        finally:  # within SEGPIXEL_STOP_TIMEOUT_S, whatever the stores do
+            deadline = Deadline(self.ctx.settings.stop_timeout_s)
+            await cancel_within("jobs", [*self.active.values(), *helpers], deadline.left())
+            await close_within("job stores", self.ctx.close, max(deadline.left(), STEP_MIN))
             log.info("job runner %s stopped", self.owner)
 
     async def _open(self) -> bool:
