@@ -17,11 +17,18 @@ EPSILON = 1e-9  # float dust: after exactly Retry-After seconds the call passes
 
 
 class TokenBuckets:
-    """One bucket per key: `per_minute` tokens, refilled continuously."""
+    """One bucket per key: `per_minute` tokens (a `window` of other than 60 s: that many per
+    window), refilled continuously."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float], max_keys: int = MAX_KEYS):
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float],
+        max_keys: int = MAX_KEYS,
+        window: float = 60.0,
+    ):
         self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0  # tokens a second
+        self.rate = per_minute / window  # tokens a second
         self.clock = clock
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
@@ -46,6 +53,12 @@ class TokenBuckets:
         while len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
         return 0.0
+
+    def give_back(self, key: str) -> None:
+        """Return a token taken ahead (the attempt it was held for did not count)."""
+        now = self.clock()
+        if key in self._buckets:
+            self._buckets[key] = (min(self.capacity, self._level(key, now) + 1), now)
 
 
 def retry_after(seconds: float) -> int:

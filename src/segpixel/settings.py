@@ -71,8 +71,15 @@ class Settings(BaseSettings):
         10,
         ge=0,
         description="Failed logins (POST /auth, console login) a minute per client IP, per "
-        "worker process; beyond, every login from that IP gets 429 LIMIT until the bucket "
+        "worker process, counted before the password is checked (a burst gets at most this "
+        "many 401s); beyond, every login from that IP gets 429 LIMIT until the bucket "
         "refills; 0 = off.",
+    )
+    login_success_limit: int = Field(
+        10,
+        ge=0,
+        description="Successful logins of one user in 5 minutes, per worker process (as the "
+        "reference allows); beyond, 429 LIMIT until the oldest is 5 minutes old; 0 = off.",
     )
     pixel_rate_limit: int = Field(
         0,
@@ -206,8 +213,14 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=32,
-        description="Threads per worker that check passwords (scrypt, ~16 MiB each); checks "
-        "beyond them and the queue get 429.",
+        description="Threads per worker that check and hash passwords (scrypt, ~16 MiB each).",
+    )
+    password_queue: int = Field(
+        64,
+        ge=0,
+        le=10_000,
+        description="Password checks a worker queues beyond its password threads; more at "
+        "once get 429 LIMIT.",
     )
     catalog_poll_seconds: float = Field(
         1.0, gt=0, le=5, description="How often pixel servers look for catalog changes."

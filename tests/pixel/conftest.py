@@ -167,6 +167,7 @@ class ServerFactory:
             "catalog_url": self.catalog_url,
             "catalog_poll_seconds": 0.05,
             "job_poll_seconds": 0.05,
+            "login_success_limit": 0,  # (tested on a server of its own)
             "redis_prefix": RUN_PREFIX,
         }
         if self.store == "redis":
@@ -240,11 +241,22 @@ class Browser:
     def seg(self, params: dict[str, Any] | str = "", **kw: Any) -> httpx.Response:
         return self.get("/seg", params, **kw)
 
-    def debug(self, params: dict[str, Any] | str = "", **kw: Any) -> dict[str, Any]:
+    def debug(
+        self, params: dict[str, Any] | str = "", member: dict | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """`debug=1` of the call; with `member` (a member as the API returns it) the call also
+        carries its dongle, so that the answer shows the member's stored memberships (without,
+        only what the call itself added: SPEC §3.6)."""
         if isinstance(params, dict):
             params = {**params, "debug": "1"}
+            if member is not None:
+                params = {"member": member["id"], **params, "dongle": member["dongle"]}
         else:
             params = f"{params}&debug=1" if params else "debug=1"
+            if member is not None:
+                if "member=" not in params:
+                    params += f"&member={member['id']}"
+                params += f"&dongle={member['dongle']}"
         response = self.seg(params, **kw)
         assert response.status_code == 200, (response.status_code, response.text)
         assert response.headers["content-type"].startswith("application/json"), response.headers

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from segpixel import __version__
 from segpixel.api.deps import ApiState
 from segpixel.api.envelope import install_error_handlers
-from segpixel.api.rate_limit import ClientAddress, LoginGuard
+from segpixel.api.logins import LoginGuard
+from segpixel.api.rate_limit import ClientAddress
 from segpixel.api.routes import (
     advertisers,
     auth,
@@ -30,6 +31,7 @@ from segpixel.api.routes import (
     usersync_pixels,
 )
 from segpixel.catalog.db import Catalog
+from segpixel.catalog.passwords import PasswordPool
 from segpixel.catalog.users import TokenStore
 from segpixel.console.app import create_console
 from segpixel.console.urls import PREFIX as CONSOLE_PREFIX
@@ -65,8 +67,12 @@ def create_api(
         clock=clock,
         runtime=runtime,
         logins=LoginGuard(
-            settings.login_rate_limit, clock, ClientAddress(settings.trusted_proxies)
+            settings.login_rate_limit,
+            clock,
+            ClientAddress(settings.trusted_proxies),
+            settings.login_success_limit,
         ),
+        passwords=PasswordPool(settings.password_threads, settings.password_queue),
     )
     install_error_handlers(app)
     for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):

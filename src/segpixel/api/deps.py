@@ -10,8 +10,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from segpixel.api.rate_limit import LoginGuard
+from segpixel.api.logins import LoginGuard
 from segpixel.catalog.db import Catalog
+from segpixel.catalog.passwords import PasswordPool
 from segpixel.catalog.repo import Repo
 from segpixel.catalog.users import TokenStore
 from segpixel.domain.access import Principal
@@ -33,8 +34,9 @@ class ApiState:
     catalog: Catalog
     tokens: TokenStore
     clock: Callable[[], float]
+    logins: LoginGuard  # login limits (SEGPIXEL_LOGIN_RATE_LIMIT, …_SUCCESS_LIMIT)
+    passwords: PasswordPool  # every password check and hash of this worker
     runtime: Any = None  # the worker's EdgeRuntime: profile store and writer, when serving pixels
-    logins: LoginGuard | None = None  # failed-login brake (SEGPIXEL_LOGIN_RATE_LIMIT)
 
 
 def api_state(request: Request) -> ApiState:
@@ -49,9 +51,9 @@ class Caller:
     state: ApiState
 
     @contextmanager
-    def repo(self, repo_type: type[R]) -> Iterator[R]:
+    def repo(self, repo_type: type[R], **options: Any) -> Iterator[R]:
         with self.state.catalog.session() as session:
-            yield repo_type(session, self.principal)
+            yield repo_type(session, self.principal, **options)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -7,10 +7,7 @@ per worker — the limits are a brake on floods and password guessing, not a quo
 - `ApiRateLimit`: pure ASGI in front of the API and console (the pixel paths never reach it);
   `SEGPIXEL_API_RATE_LIMIT` requests a minute per client IP, 0 = off. Keyed by the IP, not the
   token: a made-up token per request would otherwise get a fresh bucket each time.
-- `LoginGuard`: failed logins (`POST /auth`, the console's login form) a minute per client IP,
-  `SEGPIXEL_LOGIN_RATE_LIMIT`. Once spent, every login from that IP is refused — the right
-  password too — until the bucket refills, so guessing gets nowhere; successful logins cost nothing,
-  so scripts that log in often are not hurt.
+- Logins have limits of their own, taken before the password is checked: `api.logins`.
 
 The client IP is the socket's peer, or — when the peer is one of `SEGPIXEL_TRUSTED_PROXIES` — the
 last address in `X-Forwarded-For` that is not a trusted proxy.
@@ -23,10 +20,9 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from segpixel.errors import RateLimited
 from segpixel.limits import ClientAddress, TokenBuckets, retry_after
 
-__all__ = ["ApiRateLimit", "ClientAddress", "LoginGuard"]
+__all__ = ["ApiRateLimit", "ClientAddress"]
 
 
 def limit_body(message: str) -> bytes:
@@ -79,29 +75,3 @@ class ApiRateLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class LoginGuard:
-    """Failed logins a minute per client IP (0 = no limit)."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float], client: ClientAddress):
-        self.per_minute = per_minute
-        self.buckets = TokenBuckets(per_minute, clock) if per_minute else None
-        self.client = client
-
-    def check(self, scope: Scope) -> None:
-        """Raise RateLimited when this client may not try to log in now."""
-        if self.buckets is None:
-            return
-        wait = self.buckets.wait(self.client(scope))
-        if wait:
-            seconds = retry_after(wait)
-            raise RateLimited(
-                f"too many failed logins from this address (at most {self.per_minute} a "
-                f"minute); retry after {seconds} s",
-                seconds,
-            )
-
-    def failed(self, scope: Scope) -> None:
-        if self.buckets is not None:
-            self.buckets.take(self.client(scope))

@@ -1,11 +1,27 @@
-"""Password hashing with scrypt (a slow, memory-hard KDF from the standard library)."""
+"""Password hashing with scrypt (a slow, memory-hard KDF from the standard library), and the
+bounded pool every check and hash of a server runs in.
+
+scrypt costs tens of milliseconds and 16 MiB a call: run on a worker's event loop it holds every
+pixel of that worker, and run on an unbounded pool a flood of logins costs 16 MiB a login at
+once. A `PasswordPool` runs at most `threads` at a time and queues at most `queue` more; a check
+beyond that is refused at once (429) rather than queued without end.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from segpixel.errors import RateLimited
+
+T = TypeVar("T")
 
 _N, _R, _P = 2**14, 8, 1  # ~16 MiB and tens of milliseconds per guess
 
@@ -42,3 +58,43 @@ def generate_password() -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+class PasswordPool:
+    def __init__(self, threads: int = 2, queue: int = 64):
+        self.limit = threads + queue
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="segpixel-passwords")
+        self._lock = threading.Lock()
+        self.in_flight = 0  # checks running or queued
+
+    def _admit(self) -> None:
+        with self._lock:
+            if self.in_flight >= self.limit:
+                raise RateLimited("too many password checks at once; retry after 1 s", 1)
+            self.in_flight += 1
+
+    def _done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` on the pool, awaited from the event loop."""
+        self._admit()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        finally:
+            self._done()
+
+    def call(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` on the pool, from a thread that may block (a sync route's)."""
+        self._admit()
+        try:
+            return self._executor.submit(fn, *args).result()
+        finally:
+            self._done()
+
+    def hash(self, password: str) -> str:
+        return self.call(hash_password, password)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, delete, false, func, select
@@ -20,12 +21,19 @@ from segpixel.domain.users import UserDraft, password_errors, user_errors
 from segpixel.errors import Conflict, Forbidden, Unauthenticated
 
 FIELDS = ("username", "role", "member_id", "advertiser_id")
+TOKENS_PER_USER = 100  # live tokens a user keeps; a login beyond ends the oldest
 
 
 class UserRepo(Repo[User]):
     model = User
     noun = "user"
     sortable = ("id", "username", "role", "member_id", "last_modified")
+
+    def __init__(
+        self, session: Session, principal: Principal, hasher: Callable[[str], str] = hash_password
+    ):
+        super().__init__(session, principal)
+        self.hasher = hasher  # the server's bounded password pool (catalog.passwords)
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal
@@ -102,7 +110,7 @@ class UserRepo(Repo[User]):
             raise Conflict(error.message, [error])
         self.apply(row, {name: getattr(draft, name) for name in FIELDS})
         if password is not None:
-            row.password_hash = hash_password(password)
+            row.password_hash = self.hasher(password)
             if row.id is not None:  # a new password ends the sessions opened with the old one
                 self.session.execute(delete(ApiToken).where(ApiToken.user_id == row.id))
 
@@ -131,14 +139,18 @@ def principal_of(row: User) -> Principal:
     return Principal(row.id, row.username, row.role, row.member_id, row.advertiser_id)
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def login_candidate(session: Session, username: str) -> tuple[User | None, str]:
+    """The active user of that name and the hash to check the password against: a dummy one
+    when there is no such user, so that a check costs the same either way (no user enumeration
+    by timing)."""
     row = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if row is None:
-        verify_password(
-            password, _DUMMY_HASH
-        )  # same cost either way: no user enumeration by timing
-        return None
-    return row if verify_password(password, row.password_hash) else None
+    return row, row.password_hash if row is not None else _DUMMY_HASH
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user if the password is right (on this thread: for the command line and tests)."""
+    row, stored = login_candidate(session, username)
+    return row if verify_password(password, stored) and row is not None else None
 
 
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
@@ -161,12 +173,22 @@ class TokenStore:
                 last_used_at=int(now),
             )
         )
-        # Lapsed tokens of anyone are swept on login, so the table stays small.
+        # Lapsed tokens of anyone are swept on login, and a user keeps TOKENS_PER_USER at most
+        # (logins are limited too), so the table stays small.
         session.execute(
             delete(ApiToken).where(
                 (ApiToken.last_used_at < now - self.idle_seconds)
                 | (ApiToken.issued_at < now - self.max_seconds)
             )
+        )
+        newest = (
+            select(ApiToken.token_hash)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.issued_at.desc(), ApiToken.token_hash)
+            .limit(TOKENS_PER_USER)
+        )
+        session.execute(
+            delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.token_hash.not_in(newest))
         )
         return token
 

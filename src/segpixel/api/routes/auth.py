@@ -8,25 +8,15 @@ from fastapi import APIRouter, Request
 
 from segpixel.api.deps import CallerDep, StateDep, token_of
 from segpixel.api.envelope import ok
+from segpixel.api.logins import log_in
 from segpixel.api.schemas import AuthBody
-from segpixel.catalog.users import authenticate, principal_of
-from segpixel.errors import Unauthenticated
 
 router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth", summary="Log in: a token for the Authorization header")
-def login(body: AuthBody, request: Request, state: StateDep) -> dict[str, Any]:
-    if state.logins is not None:
-        state.logins.check(request.scope)  # 429 LIMIT after too many failures from this IP
-    with state.catalog.session() as session:
-        user = authenticate(session, body.auth.username, body.auth.password)
-        if user is None:
-            if state.logins is not None:
-                state.logins.failed(request.scope)
-            raise Unauthenticated("the username or password is wrong")
-        token = state.tokens.issue(session, user, state.clock())
-        principal = principal_of(user)
+async def login(body: AuthBody, request: Request, state: StateDep) -> dict[str, Any]:
+    token, principal = await log_in(state, request.scope, body.auth.username, body.auth.password)
     return {"response": {"status": "OK", "token": token, "user": _who(principal)}}
 
 

@@ -31,13 +31,13 @@ def read_users(
 
 @router.post("/user", summary="Create a user")
 def create_user(caller: CallerDep, body: UserBody) -> dict[str, Any]:
-    with caller.repo(UserRepo) as repo:
+    with caller.repo(UserRepo, hasher=caller.state.passwords.hash) as repo:
         return one("user", repo.create(body.user.model_dump(exclude_unset=True)), user_out)
 
 
 @router.put("/user", summary="Change a user (a new password ends its open sessions)")
 def update_user(caller: CallerDep, body: UserBody, id: RequiredId) -> dict[str, Any]:
-    with caller.repo(UserRepo) as repo:
+    with caller.repo(UserRepo, hasher=caller.state.passwords.hash) as repo:
         row = repo.update(repo.get(id), body.user.model_dump(exclude_unset=True))
         return one("user", row, user_out)
 

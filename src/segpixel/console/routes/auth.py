@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from segpixel.catalog.users import authenticate
+from segpixel.api.logins import log_in
 from segpixel.console.deps import FormDep, UserDep, console_state
 from segpixel.console.render import page
 from segpixel.console.routes._common import redirect
@@ -109,20 +109,14 @@ async def login(request: Request) -> Response:
         )
     state = console_state(request)
     try:
-        if state.logins is not None:
-            state.logins.check(request.scope)
+        token, _ = await log_in(state, request.scope, username, password)
     except RateLimited as exc:
         response = _login_form(
             request, next=target, username=username, status=429, error=exc.message
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    with state.catalog.session() as session:
-        user = authenticate(session, username, password)
-        token = state.tokens.issue(session, user, state.clock()) if user else None
-    if token is None:
-        if state.logins is not None:
-            state.logins.failed(request.scope)
+    except Unauthenticated:
         return _login_form(
             request,
             next=target,
