@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
+
 from tests.helpers import error_of
 
 DONGLE_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -124,6 +126,37 @@ def test_redirect_domains_are_host_names_normalized_to_lower_case(api):
     assert admin.ok("GET", f"/member?id={member['id']}")["member"]["redirect_domains"] == []
     response = admin.post("/member", {"member": {"name": "x", "redirect_domains": "a.com"}})
     assert "redirect_domains" in error_of(response, 400, "SYNTAX")
+
+
+@pytest.mark.parametrize(
+    "entry, suffix",
+    [
+        pytest.param("*.com", "com", id="wildcard-over-com"),
+        pytest.param("com", "com", id="com"),
+        pytest.param("co.uk", "co.uk", id="co-uk"),
+        pytest.param("*.CO.UK", "co.uk", id="wildcard-over-co-uk"),
+        pytest.param("*.github.io", "github.io", id="private-section-github-io"),
+        pytest.param("github.io", "github.io", id="github-io"),
+        pytest.param("*.blogspot.com", "blogspot.com", id="blogspot"),
+    ],
+)
+def test_redirect_domains_refuse_public_suffixes(api, entry: str, suffix: str) -> None:
+    """ISSUE 14 item 4: an entry that would open every site under a public suffix (the Public
+    Suffix List, bundled) is refused, naming the entry and the suffix."""
+    admin = api.login()
+    member = admin.make_member()
+    response = admin.put(
+        f"/member?id={member['id']}", {"member": {"redirect_domains": ["ads.example.com", entry]}}
+    )
+    sentence = error_of(response, 400, "SYNTAX")
+    assert "redirect_domains[1]" in sentence and f"public suffix {suffix!r}" in sentence
+    assert admin.ok("GET", f"/member?id={member['id']}")["member"]["redirect_domains"] == []
+
+
+def test_redirect_domains_of_ones_own_under_public_suffixes_are_accepted(api) -> None:
+    admin = api.login()
+    own = ["*.cdn.example.com", "ads.example.co.uk", "*.me.github.io", "shop.test"]
+    assert admin.make_member(redirect_domains=own)["redirect_domains"] == own
 
 
 def test_member_field_validation_names_the_field(api):

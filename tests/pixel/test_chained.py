@@ -103,7 +103,7 @@ def test_image_pixel_with_one_img_piggyback_redirects_once_to_it(px: Pixel) -> N
         assert "no-store" in response.headers["cache-control"]
         assert response.headers["set-cookie"].startswith("uuid2=")
     # the add is stored although the answer is a redirect
-    assert membership(browser.debug(""), sid)["count"] == 2
+    assert membership(browser.debug("", member=m), sid)["count"] == 2
     # not on removes, nor on calls that add other segments only
     assert_gif(browser.seg(f"remove={sid}"))
     assert_gif(browser.seg(f"add={plain}"))
@@ -197,20 +197,20 @@ def redirect_member(px: Pixel, *domains: str) -> tuple[dict[str, Any], int]:
 
 def test_redir_is_followed_to_an_allow_listed_host(px: Pixel) -> None:
     allowed = host()
-    _, sid = redirect_member(px, allowed.upper())  # host names compare case-insensitively
+    m, sid = redirect_member(px, allowed.upper())  # host names compare case-insensitively
     target = f"https://{allowed}/next.gif?a=1&b=%2F"
     browser = px.browser()
     response = browser.seg(f"add={sid}&redir={quote(target, safe='')}")
     assert response.status_code == 302
     assert response.headers["location"] == target
-    assert membership(browser.debug(""), sid) is not None  # the add happened too
+    assert membership(browser.debug("", member=m), sid) is not None  # the add happened too
     http_target = f"http://{allowed}/x"
     assert px.browser().seg(f"add={sid}&redir={http_target}").headers["location"] == http_target
 
 
 def test_redir_to_a_host_off_the_list_is_not_followed(px: Pixel) -> None:
     allowed, other = host(), host()
-    _, sid = redirect_member(px, allowed)
+    m, sid = redirect_member(px, allowed)
     browser = px.browser()
     for target in (
         f"https://{other}/x.gif",
@@ -222,7 +222,7 @@ def test_redir_to_a_host_off_the_list_is_not_followed(px: Pixel) -> None:
         response = browser.seg(f"add={sid}&redir={quote(target, safe='')}")
         assert_gif(response)
         assert "redir" in warning_of(response), target
-    assert membership(browser.debug(""), sid)["count"] == 5
+    assert membership(browser.debug("", member=m), sid)["count"] == 5
 
 
 def test_only_http_and_https_urls_are_ever_redirected_to(px: Pixel) -> None:

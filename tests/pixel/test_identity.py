@@ -81,7 +81,7 @@ def test_the_cookie_name_is_configurable(px: Pixel, extra_servers: ServerFactory
     response = browser.seg(f"add={sid}")
     name, value, _ = cookie_attrs(only_set_cookie(response))
     assert name == "visitor_id" and browser.uid == value
-    body = browser.debug("")
+    body = browser.debug("", member=m)
     assert body["user_id"] == value and membership(body, sid) is not None
 
 
@@ -96,7 +96,7 @@ def test_a_returning_cookie_keeps_its_id_and_refreshes_max_age(px: Pixel, acme) 
         name, value, attrs = cookie_attrs(only_set_cookie(response))
         assert (name, value) == ("uuid2", uid)
         assert attrs["max-age"] == str(MAX_AGE)
-    assert membership(browser.debug(""), sid)["count"] == 3
+    assert membership(browser.debug("", member=acme["member"]), sid)["count"] == 3
 
 
 def test_our_cookie_is_found_among_others(px: Pixel, acme) -> None:
@@ -104,7 +104,9 @@ def test_our_cookie_is_found_among_others(px: Pixel, acme) -> None:
     first = px.browser()
     first.seg(f"add={sid}:4")
     raw = px.browser()
-    body = raw.debug("", headers={"Cookie": f'a=1; uuid2="{first.uid}"; b=2; uuid2x=9'})
+    body = raw.debug(
+        "", headers={"Cookie": f'a=1; uuid2="{first.uid}"; b=2; uuid2x=9'}, member=acme["member"]
+    )
     assert body["user_id"] == first.uid
     assert membership(body, sid)["value"] == 4
 
@@ -149,7 +151,7 @@ def test_a_16kb_query_string_is_answered_with_a_gif(px: Pixel, acme) -> None:
     browser = px.browser()
     response = browser.seg(f"add={sid}&junk={filler}")
     assert_gif(response)
-    assert membership(browser.debug(""), sid) is not None
+    assert membership(browser.debug("", member=acme["member"]), sid) is not None
     # the same size spread over many items and parameters
     items = ",".join(str(1_000_000 + i) for i in range(2000))
     assert len(items) > 15_000
@@ -199,7 +201,7 @@ def test_warnings_are_bounded_and_ascii(px: Pixel) -> None:
 
 def test_debug_of_a_new_visitor_names_the_id_it_sets(px: Pixel, acme) -> None:
     browser = px.browser()
-    body = browser.debug(f"add={acme['segment']['id']}")
+    body = browser.debug(f"add={acme['segment']['id']}", member=acme["member"])
     _, value, _ = cookie_attrs(only_set_cookie_of(body))
     assert body["user_id"] == value == browser.uid
     assert membership(body, acme["segment"]["id"])["count"] == 1

@@ -68,6 +68,36 @@ def test_getuid_refuses_unknown_hosts_and_other_schemes(px: Pixel) -> None:
         assert "getuid" in warning_of(response), url
 
 
+def test_an_allow_list_entry_over_a_public_suffix_stored_before_the_rule_opens_nothing(
+    px: Pixel,
+) -> None:
+    """ISSUE 14 item 4: the API refuses `*.com`; a catalog row that already holds it (written
+    before the rule) opens neither /getuid nor a pixel's redir to every .com site."""
+    from sqlalchemy import update
+
+    from segpixel.catalog.tables import Member
+
+    own = host()
+    member = px.member(redirect_domains=[own])
+    segment = px.segment(member["id"], "Legacy")
+    with px.catalog.session() as session:  # as a row of an older segpixel would be
+        session.execute(
+            update(Member)
+            .where(Member.id == member["id"])
+            .values(redirect_domains=["*.com", "co.uk", own])
+        )
+    px.sync()
+    browser = px.browser()
+    for url in ("https://evil.com/m?id=$UID", "https://shop.co.uk/m"):
+        response = browser.get(f"/getuid?{url}")
+        assert_gif(response)
+        assert "getuid" in warning_of(response), url
+        pixel = browser.seg(f"add={segment['id']}&redir={quote(url, safe='')}")
+        assert_gif(pixel)
+    response = browser.get(f"/getuid?https://{own}/m?id=$UID")
+    assert response.status_code == 302  # the member's own entry still works
+
+
 # -- /setuid --------------------------------------------------------------------------------------
 
 
@@ -131,7 +161,7 @@ def test_mapuid_adds_the_members_segments_without_firing_piggybacks(px: Pixel) -
     response = browser.get(f"/mapuid?member={a['id']}&user=crm-42&seg={a1},{a2}:5,{b1}")
     assert_gif(response)  # not a redirect: no piggyback …
     assert str(b1) in warning_of(response)  # … and another member's segment is rejected
-    body = browser.debug("")
+    body = browser.debug("", member=a)
     assert membership(body, a1) is not None
     assert membership(body, a2)["value"] == 5
     assert membership(body, b1) is None
@@ -142,7 +172,7 @@ def test_mapuid_adds_the_members_segments_without_firing_piggybacks(px: Pixel) -
     response = browser.get(f"/mapuid?member={a['id']}&user=crm-42&seg_code=a-three:7,A-TWO")
     assert_gif(response)
     assert "A-TWO" in warning_of(response)  # codes are case-sensitive
-    body = browser.debug("")
+    body = browser.debug("", member=a)
     assert membership(body, a3)["value"] == 7
     assert membership(body, a2)["count"] == 1
 
@@ -177,6 +207,6 @@ def test_seg_debug_reports_the_mapuid_added_segments_as_any_other(px: Pixel, acm
     sid, member = acme["segment"]["id"], acme["member"]
     browser = px.browser()
     browser.get(f"/mapuid?member={member['id']}&user=u&seg={sid}")
-    body = browser.debug(f"add={sid}")
+    body = browser.debug(f"add={sid}", member=member)
     assert item(body, segment_id=sid)["accepted"] is True
     assert membership(body, sid)["count"] == 2

@@ -27,7 +27,7 @@ def test_add_takes_comma_separated_ids_each_with_an_optional_value(px: Pixel) ->
     px.sync()
     browser = px.browser()
     assert_gif(browser.seg(f"add={a},{b}:5,{c}"))
-    body = browser.debug("")
+    body = browser.debug("", member=m)
     values = {x["segment_id"]: x["value"] for x in body["memberships"]}
     assert values == {a: None, b: 5, c: None}
 
@@ -64,7 +64,7 @@ def test_add_code_of_another_members_segment_is_skipped_and_the_rest_proceeds(px
     response = browser.seg(f"add_code=theirs,mine&member={acme['id']}")
     assert_gif(response)
     assert "theirs" in warning_of(response)
-    body = browser.debug("")
+    body = browser.debug("", member=acme)
     assert membership(body, mine["id"]) is not None
     assert membership(body, theirs["id"]) is None
 
@@ -76,7 +76,7 @@ def test_unknown_ids_and_codes_are_skipped_with_a_warning(px: Pixel, acme) -> No
     assert_gif(response)
     warning = warning_of(response)
     assert "999999" in warning and "abc" in warning and "nope" in warning
-    body = browser.debug("")
+    body = browser.debug("", member=member)
     assert [m["segment_id"] for m in body["memberships"]] == [seg["id"]]
 
 
@@ -89,14 +89,14 @@ def test_inactive_segment_accepts_no_add(px: Pixel) -> None:
     response = browser.seg(f"add={asleep['id']},{live['id']}")
     assert_gif(response)
     assert "inactive" in warning_of(response)
-    body = browser.debug("")
+    body = browser.debug("", member=m)
     assert membership(body, live["id"]) is not None
     assert membership(body, asleep["id"]) is None
 
     # A segment made inactive later stops taking adds (once the snapshot has the change).
     px.update_segment(live["id"], state="inactive")
     px.sync()
-    body = browser.debug(f"add={live['id']}")
+    body = browser.debug(f"add={live['id']}", member=m)
     assert item(body, segment_id=live["id"])["accepted"] is False
 
 
@@ -138,15 +138,15 @@ def test_zero_negative_and_non_numbers_mean_no_value_but_the_add_happens(px: Pix
     browser = px.browser()
     response = browser.seg(f"add={query}")
     assert_gif(response)
-    body = browser.debug("")
+    body = browser.debug("", member=m)
     assert sorted(x["segment_id"] for x in body["memberships"]) == sorted(ids)
     assert all(x["value"] is None for x in body["memberships"]), body["memberships"]
 
     for raw in ("0", "-12", "twelve"):
-        body = px.browser().debug(f"add={ids[0]}&value={raw}")
+        body = px.browser().debug(f"add={ids[0]}&value={raw}", member=m)
         assert item(body, segment_id=ids[0])["accepted"] is True
         assert membership(body, ids[0])["value"] is None
-        body = px.browser().debug(f"add={ids[0]}&other={raw}")
+        body = px.browser().debug(f"add={ids[0]}&other={raw}", member=m)
         assert membership(body, ids[0])["value"] is None
 
 
@@ -158,17 +158,17 @@ def test_value_range_ends(px: Pixel) -> None:
     response = browser.seg(f"add={a}:{VALUE_MAX + 1},{b}:{VALUE_MAX},{c}:1")
     assert_gif(response)
     assert str(VALUE_MAX) in warning_of(response) or "value" in warning_of(response)
-    body = browser.debug("")
+    body = browser.debug("", member=m)
     assert membership(body, a) is None  # that item is rejected …
     assert membership(body, b)["value"] == VALUE_MAX  # … the others proceed
     assert membership(body, c)["value"] == 1
 
-    body = px.browser().debug(f"add={a},{b}:2&value={VALUE_MAX + 1}")
+    body = px.browser().debug(f"add={a},{b}:2&value={VALUE_MAX + 1}", member=m)
     assert item(body, segment_id=a)["accepted"] is False
     assert item(body, segment_id=b)["accepted"] is True
     assert membership(body, b)["value"] == 2
 
-    body = px.browser().debug(f"add={a}&other=99999999999999999999999")
+    body = px.browser().debug(f"add={a}&other=99999999999999999999999", member=m)
     assert item(body, segment_id=a)["accepted"] is False
 
 
@@ -176,10 +176,12 @@ def test_re_add_replaces_the_value_only_when_a_new_one_is_given(px: Pixel, acme)
     sid = acme["segment"]["id"]
     browser = px.browser()
     browser.seg(f"add={sid}:5")
-    assert membership(browser.debug(f"add={sid}"), sid)["value"] == 5
-    assert membership(browser.debug(f"add={sid}:0"), sid)["value"] == 5
-    assert membership(browser.debug(f"add={sid}:8"), sid)["value"] == 8
-    assert membership(browser.debug(f"add={sid}&value=11"), sid)["value"] == 11
+    assert membership(browser.debug(f"add={sid}", member=acme["member"]), sid)["value"] == 5
+    assert membership(browser.debug(f"add={sid}:0", member=acme["member"]), sid)["value"] == 5
+    assert membership(browser.debug(f"add={sid}:8", member=acme["member"]), sid)["value"] == 8
+    assert (
+        membership(browser.debug(f"add={sid}&value=11", member=acme["member"]), sid)["value"] == 11
+    )
 
 
 # -- remove / remove_code -------------------------------------------------------------------------
@@ -194,22 +196,23 @@ def test_remove_and_remove_code(px: Pixel) -> None:
     browser = px.browser()
     browser.seg(f"add={a},{b},{c}")
 
-    assert membership(browser.debug(f"remove={c}"), c) is None
+    assert membership(browser.debug(f"remove={c}", member=m), c) is None
 
     body = browser.debug("remove_code=beta")  # no member: skipped
     assert item(body, code="beta")["accepted"] is False
-    assert membership(body, b) is not None
+    assert membership(browser.debug("", member=m), b) is not None
 
-    body = browser.debug(f"remove_code=alpha&member={m['id']}")  # case-sensitive: no match
+    # case-sensitive: no match
+    body = browser.debug(f"remove_code=alpha&member={m['id']}", member=m)
     assert item(body, code="alpha")["accepted"] is False
     assert membership(body, a) is not None
 
-    body = browser.debug(f"remove_code=Alpha,beta&member={m['id']}")
+    body = browser.debug(f"remove_code=Alpha,beta&member={m['id']}", member=m)
     assert body["memberships"] == []
 
     # removing a segment the browser is not in is fine; a later add starts afresh
-    assert item(browser.debug(f"remove={c}"), segment_id=c)["accepted"] is True
-    assert membership(browser.debug(f"add={a}"), a)["count"] == 1
+    assert item(browser.debug(f"remove={c}", member=m), segment_id=c)["accepted"] is True
+    assert membership(browser.debug(f"add={a}", member=m), a)["count"] == 1
 
 
 def test_adds_are_applied_before_removes(px: Pixel, acme) -> None:
@@ -257,16 +260,23 @@ def test_debug_applies_the_call_and_accounts_for_it(px: Pixel) -> None:
     assert add["accepted"] is True and add["reason"] is None
     assert bad_remove["action"] == "remove" and bad_remove["accepted"] is False
     assert bad_remove["reason"]
-    # memberships: the whole active state, for every member (it is the caller's own browser)
-    assert [x["segment_id"] for x in body["memberships"]] == sorted([a["id"], b["id"]])
-    for x in body["memberships"]:
+    # memberships without a dongle: only what this call stored, as it stored it (SPEC §3.6)
+    assert body["memberships_of"] == "this call"
+    (mine,) = body["memberships"]
+    assert (mine["segment_id"], mine["value"], mine["count"]) == (a["id"], 6, None)
+    epoch(mine["last_added"]), epoch(mine["expires_at"])  # ISO-8601 UTC
+    # with a member's dongle: that member's stored memberships, no other member's
+    shown = browser.debug("", member=b_member)
+    assert shown["memberships_of"] == f"member {b_member['id']}"
+    assert [x["segment_id"] for x in shown["memberships"]] == [b["id"]]
+    for x in shown["memberships"]:
         assert set(x) >= {"segment_id", "value", "first_added", "last_added", "expires_at"}
         for key in ("first_added", "last_added", "expires_at"):
             epoch(x[key])  # ISO-8601 UTC
-    assert membership(body, b["id"])["value"] == 3
-    assert membership(body, a["id"])["value"] == 6
-    mb = membership(body, b["id"])
+    mb = membership(shown, b["id"])
+    assert mb["value"] == 3 and mb["count"] == 1
     assert epoch(mb["expires_at"]) - epoch(mb["last_added"]) == 90 * 60
+    assert [x["segment_id"] for x in browser.debug("", member=a_member)["memberships"]] == [a["id"]]
     assert body["warnings"] and "424242" in body["warnings"][0]
     # the call was applied, as without debug=1
     seen = px.cookie_view(browser, a_member).json()
@@ -299,13 +309,13 @@ def test_re_add_resets_the_window_and_counts(px: Pixel) -> None:
     sid = px.segment(m["id"], "Hour", expire_minutes=60)["id"]
     px.sync()
     browser = px.browser()
-    first = membership(browser.debug(f"add={sid}"), sid)
+    first = membership(browser.debug(f"add={sid}", member=m), sid)
     t0 = epoch(first["first_added"])
     assert epoch(first["expires_at"]) == t0 + 3600
     assert first["count"] == 1
 
     px.clock.advance(30 * 60)
-    second = membership(browser.debug(f"add={sid}"), sid)
+    second = membership(browser.debug(f"add={sid}", member=m), sid)
     t1 = epoch(second["last_added"])
     assert t1 >= t0 + 1800
     assert epoch(second["expires_at"]) == t1 + 3600  # now + expire_minutes
@@ -316,15 +326,15 @@ def test_re_add_resets_the_window_and_counts(px: Pixel) -> None:
     px.update_segment(sid, expire_minutes=5)
     px.sync()
     px.clock.advance(60)
-    third = membership(browser.debug(f"add={sid}"), sid)
+    third = membership(browser.debug(f"add={sid}", member=m), sid)
     assert epoch(third["expires_at"]) == epoch(second["expires_at"])
     assert third["count"] == 3
 
     # Past the expiry the membership is gone; the next add starts afresh (no old value either).
-    assert membership(browser.debug(f"add={sid}:9"), sid)["value"] == 9
+    assert membership(browser.debug(f"add={sid}:9", member=m), sid)["value"] == 9
     px.clock.advance(3600)
-    assert membership(browser.debug(""), sid) is None
-    fresh = membership(browser.debug(f"add={sid}"), sid)
+    assert membership(browser.debug("", member=m), sid) is None
+    fresh = membership(browser.debug(f"add={sid}", member=m), sid)
     assert fresh["count"] == 1
     assert fresh["value"] is None
     assert epoch(fresh["first_added"]) > t0 + 3600
@@ -377,18 +387,20 @@ def test_catalog_edits_reach_the_pixel_code_change_and_delete(px: Pixel) -> None
     sid = px.segment(m["id"], "Renamed", code="old-code")["id"]
     px.sync()
     browser = px.browser()
-    assert item(browser.debug(f"add_code=old-code&member={m['id']}"), code="old-code")["accepted"]
+    assert item(browser.debug(f"add_code=old-code&member={m['id']}", member=m), code="old-code")[
+        "accepted"
+    ]
 
     px.update_segment(sid, code="new-code")
     px.sync()
-    body = browser.debug(f"add_code=old-code,new-code&member={m['id']}")
+    body = browser.debug(f"add_code=old-code,new-code&member={m['id']}", member=m)
     assert item(body, code="old-code")["accepted"] is False
     assert item(body, code="new-code")["accepted"] is True
     assert membership(body, sid)["count"] == 2
 
     px.api.ok("DELETE", f"/segment?id={sid}")
     px.sync()
-    body = browser.debug(f"add={sid}")
+    body = browser.debug(f"add={sid}", member=m)
     assert item(body, segment_id=sid)["accepted"] is False
     assert px.cookie_view(browser, m).json()["segments"] == []
 
@@ -414,7 +426,7 @@ def test_concurrent_adds_of_one_user_are_all_counted(px: Pixel, acme) -> None:
     with ThreadPoolExecutor(10) as pool:
         statuses = list(pool.map(fire, range(40)))
     assert statuses == [200] * 40
-    body = browser.debug("")
+    body = browser.debug("", member=acme["member"])
     assert membership(body, sid)["count"] == 41
     assert membership(body, other) is None
     assert membership(body, sid)["value"] in range(2, 41, 2)

@@ -109,7 +109,7 @@ def test_with_a_vendor_id_the_string_must_grant_that_vendor(
         assert (browser.uid is not None) is stores, fixture
         assert ("set-cookie" in response.headers) is stores, fixture
         if stores:
-            assert membership(browser.debug(""), sid) is not None, fixture
+            assert membership(browser.debug("", member=m), sid) is not None, fixture
         else:
             assert "755" in warning_of(response) or "purpose" in warning_of(response), fixture
 
@@ -264,3 +264,36 @@ def test_delete_user_data_refuses_an_advertiser_user(px: Pixel) -> None:
         assert stored_segments(px, browser, m) == [sid]
     finally:
         client.close()
+
+
+def test_debug_shows_stored_memberships_only_with_the_members_dongle(px: Pixel) -> None:
+    """ISSUE 14 item 3 (SPEC §3.6): a user id is no secret (partners get it through ${UID}); a
+    page that sets a victim's id as its cookie learns nothing stored by debug=1 — only what its
+    own call did — unless it has the member's dongle, and then only that member's segments."""
+    acme, other = px.member("Acme"), px.member("Other")
+    audience = px.segment(acme["id"], "Audience")["id"]
+    theirs = px.segment(other["id"], "Theirs")["id"]
+    probe = px.segment(other["id"], "Probe")["id"]
+    px.sync()
+    victim = px.browser()
+    victim.seg(f"add={audience}:7,{theirs}")
+
+    attacker = px.browser()
+    attacker.set_cookie(victim.uid)
+    looked = attacker.debug("")
+    assert looked["user_id"] == victim.uid and looked["memberships"] == []
+    assert looked["memberships_of"] == "this call"
+    added = attacker.debug(f"add={probe}")
+    assert [m["segment_id"] for m in added["memberships"]] == [probe]
+    assert added["memberships"][0]["count"] is None  # as this call stored it, not the history
+    wrong = attacker.debug(f"member={acme['id']}&dongle={other['dongle']}")
+    assert wrong["memberships"] == []
+    assert attacker.debug(f"member={acme['id']}&dongle=")["memberships"] == []
+
+    shown = attacker.debug("", member=acme)
+    assert shown["memberships_of"] == f"member {acme['id']}"
+    assert [(m["segment_id"], m["value"]) for m in shown["memberships"]] == [(audience, 7)]
+    assert {m["segment_id"] for m in attacker.debug("", member=other)["memberships"]} == {
+        theirs,
+        probe,
+    }

@@ -12,6 +12,7 @@ from segpixel.catalog.tables import Advertiser, Member, Publisher, Segment, User
 from segpixel.domain.errors import raise_if_any
 from segpixel.domain.members import MemberDraft, member_errors, normalize_redirect_domains
 from segpixel.errors import Conflict, Forbidden
+from segpixel.public_suffix import is_public_suffix
 
 
 class MemberRepo(Repo[Member]):
@@ -77,7 +78,7 @@ class MemberRepo(Repo[Member]):
         self.session.flush()
 
     def _store(self, row: Member, draft: MemberDraft) -> None:
-        raise_if_any(member_errors(draft))
+        raise_if_any(member_errors(draft, is_public_suffix))
         self.apply(
             row,
             {

@@ -20,8 +20,10 @@ from segpixel.catalog.notify import CatalogListener, is_postgres
 from segpixel.catalog.tables import CatalogVersion, Member, Segment, UsersyncPixel
 from segpixel.closing import cancel_within
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView, UsersyncView
+from segpixel.domain.members import usable_redirect_domains
 from segpixel.domain.segments import Piggyback, effective_expire_minutes
 from segpixel.metrics import Registry
+from segpixel.public_suffix import is_public_suffix
 
 log = logging.getLogger("segpixel.snapshot")
 
@@ -51,7 +53,9 @@ def load_view(catalog: Catalog) -> CatalogView:
                 id=row.id,
                 name=row.name,
                 active=row.state == "active",
-                redirect_domains=tuple(row.redirect_domains or ()),
+                redirect_domains=usable_redirect_domains(
+                    tuple(row.redirect_domains or ()), is_public_suffix
+                ),
                 dongle=row.dongle,
             )
             for row in conn.execute(select(Member.__table__))

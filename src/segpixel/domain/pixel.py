@@ -66,6 +66,7 @@ class PixelCall:
     gdpr_consent: str | None = None
     consent: str | None = None
     debug: bool = False
+    dongle: str | None = None  # with `member`, debug=1 shows that member's stored memberships
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -94,6 +95,7 @@ def parse_pixel_call(params: dict[str, str]) -> PixelCall:
         gdpr_consent=params.get("gdpr_consent"),
         consent=params.get("consent"),
         debug=params.get("debug") == "1",
+        dongle=params.get("dongle") or None,
         warnings=tuple(warnings),
     )
 

@@ -21,7 +21,7 @@ from segpixel.domain.pixel_plan import (
     usersync_candidates,
 )
 from segpixel.domain.profile import Mutation
-from segpixel.edge.debug import debug_body
+from segpixel.edge.debug import debug_body, memberships_json, opened_member, this_call
 from segpixel.edge.http import (
     GIF,
     GIF_TYPE,
@@ -156,6 +156,18 @@ class SegHandler:
             if c.fired:
                 m.chained.inc(kind=c.kind)
 
+    async def debug(self, outcome: Outcome) -> bytes:
+        """SPEC §3.6: stored memberships only of the member whose dongle the call carries."""
+        now = self.rt.clock()
+        view = self.rt.snapshot.current
+        member = opened_member(outcome.call, view)
+        user_id = outcome.user_id if outcome.visitor.block is None else None
+        if member is None:
+            stored = [] if outcome.visitor.block is not None else this_call(outcome.items, now)
+            return debug_body(outcome, stored, "this call")
+        profile = await self.rt.read_profile(user_id) if user_id else None
+        return debug_body(outcome, memberships_json(profile, now, view, member), f"member {member}")
+
     async def skip(self, request: Request, send: Send) -> None:
         """Over the pixel rate limit: still a pixel, never an error a page could see."""
         self.rt.metrics.rate_limited.inc()
@@ -172,9 +184,7 @@ class SegHandler:
             status = 503
             headers.append((b"retry-after", b"5"))
         if outcome.call.debug:
-            user_id = outcome.user_id if outcome.visitor.block is None else None
-            profile = await self.rt.read_profile(user_id) if user_id else None
-            body = debug_body(outcome, profile, self.rt.clock())
+            body = await self.debug(outcome)
             await respond(send, status, [*headers, JSON_TYPE], body)
             return
         fired = [c for c in outcome.chain if c.fired]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 
 import orjson
 
+from segpixel.domain.members import dongle_opens
 from segpixel.edge.cookie import read_identity
 from segpixel.edge.debug import iso
 from segpixel.edge.http import (
@@ -38,7 +38,7 @@ class CookieHandler:
         member_id = int(raw_member) if raw_member.isdigit() and len(raw_member) <= 10 else None
         member = self.rt.snapshot.current.members.get(member_id or 0)
         dongle = request.query.get("dongle", "")
-        if member is None or not hmac.compare_digest(dongle.encode(), member.dongle.encode()):
+        if member is None or not dongle_opens(dongle, member.dongle):
             body = orjson.dumps({"error": "member_id and dongle do not match a member"})
             await respond(send, 403, [NO_STORE, JSON_TYPE], body)
             return
