@@ -3,6 +3,7 @@ is erased — over real HTTP on both profile stores."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 
 from tests.helpers import ADMIN_PASSWORD, ApiClient, error_of
 from tests.pixel.conftest import (
+    REDIS_URL,
     TC_STRINGS,
     Browser,
     Pixel,
@@ -159,8 +161,8 @@ def test_optout_sets_minus_one_deletes_the_profile_and_stores_nothing_later(px: 
     assert view["opted_out"] is True and view["segments"] == []
     assert px.read_store(uid).memberships == ()
 
-    # /optin clears the mark; the next pixel gives a new id
-    response = browser.get("/optin")
+    # /optin, opened in the browser, clears the mark; the next pixel gives a new id
+    response = browser.get("/optin", headers=NAVIGATION)
     assert response.status_code == 200
     name, value, attrs = cookie_attrs(response.headers["set-cookie"])
     assert name == "uuid2" and value == "" and attrs["max-age"] == "0"
@@ -168,6 +170,42 @@ def test_optout_sets_minus_one_deletes_the_profile_and_stores_nothing_later(px: 
     assert_gif(browser.seg(f"add={plain}"))
     assert browser.uid not in (None, "-1", uid)
     assert stored_segments(px, browser, m) == [plain]
+
+
+NAVIGATION = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "none"}
+
+
+def test_an_image_or_script_of_another_site_never_clears_an_opt_out(px: Pixel) -> None:
+    """ISSUE 14 item 5: /optin needs a deliberate act."""
+    browser = px.browser()
+    browser.get("/optout")
+    for dest in ("image", "script", "iframe", "empty"):
+        headers = {"Sec-Fetch-Dest": dest, "Sec-Fetch-Site": "cross-site"}
+        response = browser.get("/optin", headers=headers)
+        assert response.status_code == 403, dest
+        assert "set-cookie" not in response.headers and browser.uid == "-1", dest
+        assert "deliberate" in warning_of(response)
+    # a cross-site form POST, with or without a made-up token, is refused too
+    other_site = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+    response = browser.client.post("/optin", data={"token": "x"}, headers=other_site)
+    assert response.status_code == 403 and browser.uid == "-1"
+
+
+def test_the_optin_page_asks_for_a_click_and_its_form_opts_in(px: Pixel) -> None:
+    browser = px.browser()
+    browser.get("/optout")
+    page = browser.get("/optin")  # a browser that sends no Sec-Fetch-*: the page, not the act
+    assert page.status_code == 200 and browser.uid == "-1"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "SameSite=Strict" in page.headers["set-cookie"]
+    token = re.search(r"name='token' value='([^']+)'", page.text).group(1)
+    wrong = browser.client.post("/optin", data={"token": token + "x"})
+    assert wrong.status_code == 403 and browser.uid == "-1"
+    token = re.search(r"name='token' value='([^']+)'", wrong.text).group(1)  # a new form
+    response = browser.client.post(
+        "/optin", data={"token": token}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
+    assert response.status_code == 200 and browser.uid is None  # opted in
 
 
 def test_optout_without_a_cookie(px: Pixel, acme) -> None:
@@ -297,3 +335,96 @@ def test_debug_shows_stored_memberships_only_with_the_members_dongle(px: Pixel) 
         theirs,
         probe,
     }
+
+
+def _sqlite_links(px: Pixel, uid: int) -> dict[str, int]:
+    """Rows of the SQLite profile and counters' files that name user `uid`."""
+    import sqlite3
+    from pathlib import Path
+
+    from segpixel.stats.sqlite_log import counters_path
+
+    settings = px.server.settings.resolved()
+    profiles = settings.profile_url.removeprefix("sqlite:///")
+    found = {}
+    with sqlite3.connect(profiles) as conn:
+        for table in ("memberships", "partner_syncs", "partner_uids", "load_log"):
+            (found[table],) = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE uid = ?", (uid,)
+            ).fetchone()
+    with sqlite3.connect(counters_path(Path(profiles))) as conn:
+        for table in ("load_day_users", "load_month_users"):
+            (found[table],) = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE uid = ?", (uid,)
+            ).fetchone()
+    return found
+
+
+def _loads(px: Pixel, sid: int) -> dict[str, Any]:
+    from tests.pixel.jobs import report_rows
+
+    rows = report_rows(
+        px.api,
+        columns=["segment_id", "day", "total_loads", "daily_uniques"],
+        report_interval="today",
+        filters=[{"segment_id": [sid]}],
+        format="json",
+    )
+    return rows[0] if rows else {}
+
+
+def test_erasure_removes_every_link_of_the_user_to_segments_and_counts_stay(
+    px: Pixel, request
+) -> None:
+    """ISSUE 14 item 5 (SPEC §3.5): after /optout (or DELETE /user-data) the SQLite files hold
+    no row naming the user — not in the profile, not in the load log, not among who loaded a
+    segment this day or month — and the load counts and uniques are what they were. On Redis
+    the user's key is gone (its counters are HyperLogLogs, which hold no user)."""
+    a, b = px.member("A"), px.member("B")
+    sa, sb = px.segment(a["id"], "A")["id"], px.segment(b["id"], "B")["id"]
+    px.sync()
+    leaver, stayer, scoped = px.browser(), px.browser(), px.browser()
+    for browser in (leaver, stayer, scoped):
+        browser.seg(f"add={sa},{sb}")
+    px.sync()
+    before_a, before_b = _loads(px, sa), _loads(px, sb)  # (the reports fold the load log)
+    assert before_a["total_loads"] >= 3
+
+    leaver_uid = int(leaver.uid)
+    leaver.seg(f"add={sa}")  # a load the log may not have folded yet: still counted
+    leaver.get("/optout")
+    px.api.ok("DELETE", f"/user-data?id={scoped.uid}")  # the admin: everything
+    name = f"erase-{secrets.token_hex(3)}"
+    px.api.ok(
+        "POST",
+        "/user",
+        {
+            "user": {
+                "username": name,
+                "password": ADMIN_PASSWORD,
+                "role": "member",
+                "member_id": b["id"],
+            }
+        },
+    )
+    stayer_uid = int(stayer.uid)
+    with httpx.Client(base_url=px.base_url, timeout=30) as http:
+        member_user = ApiClient(http).login(name, ADMIN_PASSWORD)
+        member_user.ok("DELETE", f"/user-data?id={stayer_uid}")  # member B: its segments only
+
+    assert _loads(px, sa) == {**before_a, "total_loads": before_a["total_loads"] + 1}
+    assert _loads(px, sb) == before_b
+    if px.store_kind == "sqlite":
+        for erased in (leaver_uid, int(scoped.uid)):
+            assert set(_sqlite_links(px, erased).values()) == {0}, _sqlite_links(px, erased)
+        stayer_links = _sqlite_links(px, stayer_uid)
+        assert stayer_links["memberships"] == 1  # A's segment stays: not B's to erase
+        assert stayer_links["load_day_users"] == 1 and stayer_links["load_month_users"] == 1
+    else:
+        from segpixel.profiles.redis import RedisProfileStore
+
+        client = request.getfixturevalue("redis_client")
+        keys = RedisProfileStore(REDIS_URL, prefix=px.server.settings.redis_prefix)
+        assert client.exists(keys.key(leaver_uid), keys.key(int(scoped.uid))) == 0
+    assert px.read_store(int(scoped.uid)).memberships == ()
+    assert [m.segment_id for m in px.read_store(stayer_uid).memberships] == [sa]

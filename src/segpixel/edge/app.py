@@ -49,11 +49,15 @@ def hot_paths(runtime: EdgeRuntime) -> dict[str, Handler]:
     }
 
 
+POSTED = {"/optin"}  # hot paths that also take a POST (the opt-in page's form)
+
+
 class EdgeApp:
     def __init__(self, api: Any, runtime: EdgeRuntime, handlers: dict[str, Handler] | None = None):
         self.api = api
         self.runtime = runtime
         self.handlers = handlers if handlers is not None else hot_paths(runtime)
+        self.posted = {path: self.handlers[path] for path in POSTED if path in self.handlers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -62,6 +66,9 @@ class EdgeApp:
             if handler is not None and scope["method"] in ("GET", "HEAD"):
                 # A GET pixel's body (if a client sends one) is never read: no await spent on it.
                 await handler(scope, receive, send)
+                return
+            if scope["method"] == "POST" and (posted := self.posted.get(scope["path"])):
+                await posted(scope, receive, send)
                 return
             await self.api(scope, receive, send)
         elif kind == "lifespan":

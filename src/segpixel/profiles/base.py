@@ -39,7 +39,10 @@ class ProfileStore(Protocol):
     async def read(self, user_id: int, now: float) -> Profile:
         """The user's active memberships (expired ones never returned), syncs and partner ids."""
 
-    async def delete_user(self, user_id: int) -> None: ...
+    async def delete_user(self, user_id: int, segment_ids: Sequence[int] | None = None) -> None:
+        """Erase the user (SPEC §3.5): the whole profile, or only its memberships of
+        `segment_ids`; with it, every record linking the user to those segments in the load
+        counters (counts stay)."""
 
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers."""

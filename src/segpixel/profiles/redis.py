@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
@@ -378,8 +379,12 @@ class RedisProfileStore:
         memberships.sort(key=lambda m: m.segment_id)
         return Profile(user_id, tuple(memberships), syncs, partner_uids)
 
-    async def delete_user(self, user_id: int) -> None:
-        await self._call(self._redis().delete(self.key(user_id)))
+    async def delete_user(self, user_id: int, segment_ids: Sequence[int] | None = None) -> None:
+        # The load counters hold no user (HyperLogLogs), and the log folds within a second.
+        if segment_ids is None:
+            await self._call(self._redis().delete(self.key(user_id)))
+        elif segment_ids:
+            await self.apply([Mutation(user_id, int(time.time()), removes=tuple(segment_ids))])
 
     async def ping(self) -> None:
         await self._call(self._redis().ping())

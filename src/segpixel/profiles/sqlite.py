@@ -252,8 +252,8 @@ class SqliteProfileStore:
     async def read(self, user_id: int, now: float) -> Profile:
         return await self._on(self._reader, self._read, user_id, now)
 
-    async def delete_user(self, user_id: int) -> None:
-        self._here(self._delete_user, user_id)
+    async def delete_user(self, user_id: int, segment_ids: Sequence[int] | None = None) -> None:
+        await asyncio.to_thread(self._here, self._delete_user, user_id, segment_ids)
 
     async def ping(self) -> None:
         await self._on(self._reader, self._ping)
@@ -332,11 +332,22 @@ class SqliteProfileStore:
             dict(partner_uids),
         )
 
-    def _delete_user(self, user_id: int) -> None:
-        conn = self._conn(self._wconn)
-        with _transaction(conn):
-            for table in ("memberships", "partner_syncs", "partner_uids"):
-                conn.execute(f"DELETE FROM {table} WHERE uid = ?", (_sql_uid(user_id),))
+    def _delete_user(self, user_id: int, segment_ids: Sequence[int] | None) -> None:
+        """Erasure (SPEC §3.5): the profile and every link of the user to segments in the load
+        counters, in one transaction of a connection of its own (rare: opened for it)."""
+        uid = _sql_uid(user_id)
+        conn = self._connect()
+        try:
+            load_log.attach(conn, self.path)
+            with _transaction(conn):  # IMMEDIATE: the profile file's and the counters' locks
+                if segment_ids is None:
+                    for table in ("memberships", "partner_syncs", "partner_uids"):
+                        conn.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
+                else:
+                    conn.executemany(_DELETE_MEMBERSHIP, [(uid, sid) for sid in segment_ids])
+                load_log.erase(conn, uid, segment_ids)
+        finally:
+            conn.close()
 
     def _ping(self) -> None:
         self._conn(self._rconn).execute("SELECT count(*) FROM sqlite_schema").fetchone()

@@ -60,6 +60,9 @@ COUNTERS = (
     """CREATE TABLE IF NOT EXISTS loads.month_uniques (
         segment_id INTEGER NOT NULL, month INTEGER NOT NULL, uniques INTEGER NOT NULL,
         PRIMARY KEY (segment_id, month)) WITHOUT ROWID""",
+    # erasure (`erase`) finds a user's rows by these, not by a scan of every user of a month
+    "CREATE INDEX IF NOT EXISTS loads.load_day_users_uid ON load_day_users (uid)",
+    "CREATE INDEX IF NOT EXISTS loads.load_month_users_uid ON load_month_users (uid)",
     """CREATE TABLE IF NOT EXISTS loads.fold_state (
         id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)""",
     "INSERT OR IGNORE INTO loads.fold_state VALUES (1, 0)",
@@ -150,23 +153,60 @@ def fold(conn: sqlite3.Connection, chunk: int = FOLD_CHUNK) -> int:
     """Fold up to `chunk` log rows into the counters; how many. `conn` has them attached."""
     conn.execute("BEGIN")
     try:
-        # A write first: the counters' write lock (only theirs) before the mark is read.
-        conn.execute("UPDATE loads.fold_state SET upto = upto")
-        (done,) = conn.execute("SELECT upto FROM loads.fold_state").fetchone()
-        (upto,) = conn.execute(
-            "SELECT max(id) FROM (SELECT id FROM main.load_log WHERE id > ? ORDER BY id LIMIT ?)",
-            (done, chunk),
-        ).fetchone()
-        if upto is not None:
-            conn.execute(_FOLD_COUNTS, (done, upto))
-            conn.execute(_FOLD_USERS, (done, upto))
-            conn.execute("UPDATE loads.fold_state SET upto = ?", (upto,))
+        folded = _fold(conn, chunk)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return folded
+
+
+def _fold(conn: sqlite3.Connection, chunk: int | None) -> int:
+    """The fold, inside the caller's transaction (`chunk` None: every row)."""
+    # A write first: the counters' write lock (only theirs) before the mark is read.
+    conn.execute("UPDATE loads.fold_state SET upto = upto")
+    (done,) = conn.execute("SELECT upto FROM loads.fold_state").fetchone()
+    (upto,) = conn.execute(
+        "SELECT max(id) FROM (SELECT id FROM main.load_log WHERE id > ? ORDER BY id LIMIT ?)",
+        (done, -1 if chunk is None else chunk),
+    ).fetchone()
+    if upto is not None:
+        conn.execute(_FOLD_COUNTS, (done, upto))
+        conn.execute(_FOLD_USERS, (done, upto))
+        conn.execute("UPDATE loads.fold_state SET upto = ?", (upto,))
     return 0 if upto is None else upto - done
+
+
+def erase(conn: sqlite3.Connection, uid: int, segments: Sequence[int] | None = None) -> None:
+    """Forget which segments user `uid` loaded (only `segments`' when given), inside the
+    caller's transaction, which holds the profile file's and the counters' write locks.
+
+    The log is folded first, so every load the user made is counted; then the folded log rows
+    that name the user lose the link (their user becomes 0, which no user has, or the segments
+    go from their list) — rows are changed, not deleted: the newest id must stay — and the
+    who-loaded-what rows of the user go. Counts and uniques stay as they were.
+    """
+    _fold(conn, None)
+    if segments is None:
+        conn.execute("UPDATE load_log SET uid = 0 WHERE uid = ?", (uid,))
+        conn.execute("DELETE FROM loads.load_day_users WHERE uid = ?", (uid,))
+        conn.execute("DELETE FROM loads.load_month_users WHERE uid = ?", (uid,))
+        return
+    gone = {str(s) for s in segments}
+    rows = conn.execute("SELECT id, segments FROM load_log WHERE uid = ?", (uid,)).fetchall()
+    for row_id, listed in rows:
+        kept = [s for s in listed.split(",") if s not in gone]
+        conn.execute(
+            "UPDATE load_log SET segments = ?, uid = CASE WHEN ? THEN uid ELSE 0 END WHERE id = ?",
+            (",".join(kept), bool(kept), row_id),
+        )
+    marks = ",".join("?" * len(segments))
+    for table in ("load_day_users", "load_month_users"):
+        conn.execute(
+            f"DELETE FROM loads.{table} WHERE uid = ? AND segment_id IN ({marks})",
+            (uid, *segments),
+        )
 
 
 def fold_all(conn: sqlite3.Connection, rounds: int = 50) -> None:

@@ -14,7 +14,6 @@ from fastapi import APIRouter
 
 from segpixel.api.deps import CallerDep, UserIdParam
 from segpixel.api.envelope import ok
-from segpixel.domain.profile import Mutation
 from segpixel.errors import Forbidden, StoreUnavailable
 
 router = APIRouter(tags=["user-data"])
@@ -38,6 +37,6 @@ async def delete_user_data(caller: CallerDep, id: UserIdParam) -> dict[str, Any]
         for m in profile.memberships
         if (s := view.segment(m.segment_id)) is not None and s.member_id == principal.member_id
     )
-    if mine:
-        await runtime.store.apply([Mutation(id, int(runtime.clock()), removes=mine)])
+    if mine:  # with them, the load counters' records of this user and these segments
+        await runtime.store.delete_user(id, mine)
     return ok({"id": str(id), "deleted": "member", "segments_removed": len(mine)})
