@@ -9,10 +9,12 @@ from typing import Any
 from segpixel.api.app import create_api
 from segpixel.api.body_limit import BodyLimit
 from segpixel.api.json_bodies import JsonBodies
+from segpixel.api.json_depth import JsonDepth
 from segpixel.api.rate_limit import ApiRateLimit, ClientAddress
 from segpixel.catalog.db import Catalog
 from segpixel.edge.app import EdgeApp
 from segpixel.edge.cookie import IdFactory, new_user_id
+from segpixel.edge.http import Nosniff
 from segpixel.edge.runtime import EdgeRuntime
 from segpixel.settings import Settings
 
@@ -29,8 +31,11 @@ def create_app(
     api = create_api(settings, catalog, clock, runtime)
     # The body limit guards the API; the hot paths are GETs whose bodies are never read.
     uploads = {"/batch-segment": settings.batch_max_bytes}
-    rest: Any = BodyLimit(JsonBodies(api), settings.max_body_bytes, uploads)
+    # Uploads stream to disk: never buffered to be measured as JSON, whatever their label.
+    rest: Any = BodyLimit(
+        JsonBodies(JsonDepth(api, skip=uploads)), settings.max_body_bytes, uploads
+    )
     if settings.api_rate_limit:  # in front of everything but the pixel paths, before any body
         client = ClientAddress(settings.trusted_proxies)
         rest = ApiRateLimit(rest, settings.api_rate_limit, clock, client)
-    return EdgeApp(rest, runtime)
+    return EdgeApp(Nosniff(rest), runtime)

@@ -8,6 +8,7 @@ unknown paths and methods; the OpenAPI document and the docs page.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -660,4 +661,58 @@ def test_docs_page_is_html(api):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert "<html" in response.text.lower()
-    assert "openapi.json" in response.text
+    assert "/openapi.json" in api.client.get("/docs/assets/start.js").text
+
+
+def test_a_900_deep_json_body_is_a_syntax_error_naming_the_rule(api, admin):
+    """ISSUE 14 item 6: nesting beyond 64 levels is refused before any parse (never a 500)."""
+    member = admin.make_member()
+    for path, body in (
+        ("/auth", "[" * 900 + "]" * 900),
+        (f"/segment?member_id={member['id']}", '{"segment": ' + "[" * 900 + "]" * 900 + "}"),
+        ("/report", '{"report": {"columns": ' + "{" * 450 + "}" * 450 + "}}"),
+    ):
+        response = admin.request(
+            "POST", path, content=body.encode(), headers={"content-type": "application/json"}
+        )
+        sentence = error_of(response, 400, "SYNTAX")
+        assert "nested deeper than 64 levels" in sentence, (path, sentence)
+    # 64 levels are fine as JSON (and then refused or not by the service's own rules)
+    response = admin.request(
+        "POST",
+        "/targeting/evaluate",
+        content=('{"user_id": "1", "profile": ' + "[" * 60 + "]" * 60 + "}").encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400 and "nested deeper" not in response.text
+
+
+def test_every_answer_says_nosniff(api, admin):
+    for response in (
+        api.client.get("/member"),
+        admin.get("/member"),
+        api.client.get("/openapi.json"),
+        api.client.get("/docs"),
+        api.client.get("/nope"),
+        api.client.get("/seg?add=1"),
+        api.client.get("/health"),
+        api.client.get("/console/login"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff", response.url
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+
+
+def test_docs_serve_their_own_assets_under_a_policy_that_loads_nothing_from_elsewhere(api):
+    page = api.client.get("/docs")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy
+    assert "http" not in policy and "*" not in policy
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs/assets/") for a in assets), assets
+    assert "<script>" not in page.text  # no inline script
+    for asset in assets:
+        response = api.client.get(asset)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 100, asset
+    assert api.client.get("/docs/assets/../openapi.json").status_code == 404
+    assert api.client.get("/docs/assets/index.html").status_code == 404

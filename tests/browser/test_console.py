@@ -428,3 +428,16 @@ def test_another_advertisers_pages_are_refused_and_so_is_a_form_without_its_toke
     expect(page.get_by_text("did not carry this session's security token")).to_be_visible()
     shot(page, app, "19-csrf-refused")
     assert len(app.segments()) == before
+
+
+def test_the_api_docs_render_from_our_own_assets_only(page: Page, app: Console) -> None:
+    """ISSUE 14 item 6: /docs (Swagger UI) runs under its CSP — any violation would be a console
+    error, which the `page` fixture fails on — and every request it makes stays on our host."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{app.base_url}/docs")
+    expect(page.locator(".information-container .title")).to_contain_text("segpixel")
+    expect(page.locator("#operations-segment-read_segments_segment_get").first).to_be_visible()
+    shot(page, app, "docs")
+    assert requested and all(url.startswith(app.base_url + "/") for url in requested), requested
+    assert f"{app.base_url}/openapi.json" in requested

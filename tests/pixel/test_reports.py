@@ -274,3 +274,26 @@ def write_loads(settings: Settings, segment_id: int, times: list[int]) -> None:
             await store.close()
 
     asyncio.run(write())
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_inert(px: Pixel) -> None:
+    """ISSUE 14 item 6: a segment named `=HYPERLINK(…)` (a tenant's own text) reaches the
+    download with a leading apostrophe, in the CSV only."""
+    member = px.member("Formulas")
+    names = ['=HYPERLINK("https://evil.example")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok-1"]
+    ids = [px.segment(member["id"], name)["id"] for name in names]
+    px.sync()
+    assert_gif(px.browser().seg(f"add={','.join(map(str, ids))}"))
+    query = f"member_id={member['id']}"
+    rows = report_rows(
+        px.api, query, columns=["segment_id", "segment_name"], report_interval="today", format="csv"
+    )
+    assert [r["segment_name"] for r in rows] == [f"'{n}" for n in names[:-1]] + ["ok-1"]
+    json_rows = report_rows(
+        px.api,
+        query,
+        columns=["segment_id", "segment_name"],
+        report_interval="today",
+        format="json",
+    )
+    assert [r["segment_name"] for r in json_rows] == names  # JSON is no spreadsheet

@@ -32,7 +32,7 @@ from segpixel.domain.loads import (
 )
 from segpixel.domain.report_request import DIMENSIONS, METRICS, ReportRequest, parse_report
 from segpixel.domain.report_rows import ReportTable, report_rows, report_table, segment_order
-from segpixel.reporting.render import as_dicts, body, join, render
+from segpixel.reporting.render import as_dicts, body, join, neutral, render
 
 TODAY = date(2026, 3, 2)
 
@@ -184,15 +184,31 @@ def test_summing_the_counters_keeps_what_a_grain_can_hold() -> None:
 
 # -- the download ---------------------------------------------------------------------------
 
-TRICKY = ["Cars", 'a, "b"', "x\ny", "", " spaced ", "r\rn", "é ü", 'say "hi"']
+TRICKY = ["Cars", 'a, "b"', "x\ny", "", " spaced ", "r\rn", "é ü", 'say "hi"', "=1+2", "-x", "@a"]
 
 
 def _writer(columns: list[str], rows: list[tuple[Any, ...]]) -> bytes:
+    """csv.writer's download, with a leading apostrophe before what a spreadsheet would run as
+    a formula, and a carriage return quoted (the row terminator holds one, so csv quotes it)."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerows(rows)
-    return out.getvalue().encode()
+    writer.writerows([[neutral(v) for v in row] for row in rows])
+    return out.getvalue().replace("\r\n", "\n").encode()
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised() -> None:
+    assert [neutral(v) for v in ("=A1", "+1", "-1", "@x", "\tx", "\rx", "a=1", 5, -5)] == [
+        "'=A1",
+        "'+1",
+        "'-1",
+        "'@x",
+        "'\tx",
+        "'\rx",
+        "a=1",
+        5,
+        -5,
+    ]
 
 
 @given(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from segpixel import __version__
 from segpixel.api.deps import ApiState
+from segpixel.api.docs import install_docs
 from segpixel.api.envelope import install_error_handlers
 from segpixel.api.logins import LoginGuard
 from segpixel.api.rate_limit import ClientAddress
@@ -56,7 +57,13 @@ def create_api(
     runtime: EdgeRuntime | None = None,
 ) -> FastAPI:
     # No lifespan here: the edge app in front owns start-up and shutdown (and disposes the catalog).
-    app = FastAPI(title="segpixel", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="segpixel",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,  # our own /docs (api/docs.py): no CDN, no inline script
+        redoc_url=None,
+    )
     app.state.api = ApiState(
         settings=settings,
         catalog=catalog,
@@ -75,6 +82,7 @@ def create_api(
         passwords=PasswordPool(settings.password_threads, settings.password_queue),
     )
     install_error_handlers(app)
+    install_docs(app)
     for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):
         app.include_router(module.router)
     for module in (publishers, sites, placements, creatives, line_items, bidder):

@@ -130,7 +130,7 @@ class GetUidJsonpHandler(GetUidHandler):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         callback = request.query.get("callback", "")
-        headers = [NO_STORE, JS_TYPE, (b"x-content-type-options", b"nosniff")]
+        headers = [NO_STORE, JS_TYPE]  # (respond adds nosniff to every answer)
         if not JS_IDENTIFIER.fullmatch(callback):
             reason = b"getuidp: callback must be a JavaScript identifier"
             await respond(send, 200, [*headers, (b"x-segpixel-warning", reason)], b"")
