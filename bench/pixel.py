@@ -177,6 +177,18 @@ def granian(
     )
 
 
+def job_runner(env: dict[str, str]) -> subprocess.Popen:
+    """`segpixel jobs` on the same data and stores: what `segpixel serve` starts beside its
+    workers (batch uploads and reports run there, not in a worker)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "segpixel", "jobs"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=HERE,
+    )
+
+
 def run_baseline(args: argparse.Namespace, env: dict[str, str]) -> Row:
     port = free_port()
     proc = granian("baseline_app:app", port, args.workers, {})

@@ -3,12 +3,14 @@
     .venv/bin/python bench/reporting.py [--lines 1000000] [--segments 1000] [--days 365]
                                         [--stores sqlite,redis] [--skip-batch] [--skip-report]
 
-For each store, a `segpixel serve` (granian, one worker, as bench/pixel.py runs it) on a fresh data
-folder with one member and `--segments` segments, then:
+For each store, a `segpixel serve` (granian, one worker, as bench/pixel.py runs it, and a job
+runner beside it, as `serve` starts one) on a fresh data folder with one member and `--segments`
+segments, then:
 
 1. batch upload: a file of `--lines` lines (`UID,CODE;CODE:60:VALUE`, 2–3 segments a user) is
    POSTed to /batch-segment as a streamed body, and the job polled until done — users/s, and the
-   worker's resident memory (RSS) before, during (sampled every 0.2 s) and at the peak;
+   resident memory (RSS) of the job runner that runs it before, during (sampled every 0.2 s) and
+   at the peak (and the peak of the worker that took the upload);
 2. reports: a year of daily counters for every segment is written straight into the store's
    counters (bench/report_fill.py), then each report shape is asked over the API
    (POST /report → ready → download) and timed, a year × all segments each, twice: `seconds` is
@@ -57,6 +59,7 @@ from pixel import (
     free_port,
     granian,
     init_segpixel,
+    job_runner,
     stop,
     wait_up,
 )
@@ -131,10 +134,16 @@ class Sampler(threading.Thread):
             time.sleep(0.05)
 
 
-def bench_batch(client: httpx.Client, pid: int, path: Path, member_id: int) -> dict:
+def bench_batch(
+    client: httpx.Client, pid: int, path: Path, member_id: int, worker: int | None = None
+) -> dict:
+    """`pid`: the job runner's (it parses and writes), `worker`: the worker's (it spools)."""
     before = rss_mib(pid)
     sampler = Sampler(pid)
     sampler.start()
+    worker_sampler = Sampler(worker) if worker is not None else None
+    if worker_sampler is not None:
+        worker_sampler.start()
     started = time.perf_counter()
     with path.open("rb") as body:
         response = client.post(f"/batch-segment?member_id={member_id}", content=body)
@@ -150,6 +159,9 @@ def bench_batch(client: httpx.Client, pid: int, path: Path, member_id: int) -> d
     elapsed = time.perf_counter() - started
     sampler.running = False
     sampler.join()
+    if worker_sampler is not None:
+        worker_sampler.running = False
+        worker_sampler.join()
     # RSS as the job went: memory must stay flat from the first lines to the last
     shown = sorted(
         {0, len(samples) // 4, len(samples) // 2, 3 * len(samples) // 4, len(samples) - 1}
@@ -166,6 +178,11 @@ def bench_batch(client: httpx.Client, pid: int, path: Path, member_id: int) -> d
         "rss_before_mib": round(before, 1),
         "rss_peak_mib": round(sampler.peak, 1),
         "rss_mib_at_lines_read": {samples[i][0]: round(samples[i][1], 1) for i in shown},
+        **(
+            {"worker_rss_peak_mib": round(worker_sampler.peak, 1)}
+            if worker_sampler is not None
+            else {}
+        ),
     }
 
 
@@ -253,6 +270,7 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> dict:
         hold_background_round(args.redis_url, prefix)
     port = free_port()
     server = granian("segpixel.app:create_app", port, 1, env, factory=True)
+    runner = job_runner(env)
     base, result = f"http://127.0.0.1:{port}", {}
     try:
         wait_up(f"{base}/health")
@@ -262,7 +280,9 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> dict:
             path = workdir / "batch.txt"
             if not path.exists():
                 write_batch_file(path, args.lines, args.segments)
-            result["batch"] = bench_batch(client, worker_pid(server), path, member_id)
+            result["batch"] = bench_batch(
+                client, runner.pid, path, member_id, worker=worker_pid(server)
+            )
         if not args.skip_report:
             today = datetime.now(UTC).date()
             ids = list(range(1, args.segments + 1))
@@ -278,6 +298,7 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> dict:
             result["reports"] = bench_reports(client, first, end, ahead)
         client.close()
     finally:
+        stop(runner)
         stop(server)
         if store == "redis":
             clear_redis(args.redis_url, prefix)

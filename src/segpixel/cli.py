@@ -160,6 +160,8 @@ def serve(
 
 
 def _serve_http(config: Settings, server: str) -> None:
+    from segpixel.serving import worker_logging
+
     if server == "uvicorn":
         import uvicorn
 
@@ -184,6 +186,7 @@ def _serve_http(config: Settings, server: str) -> None:
         interface=Interfaces.ASGI,
         factory=True,
         log_access=False,
+        log_dictconfig=worker_logging(),
         # A worker's own stop is bounded by SEGPIXEL_STOP_TIMEOUT_S; one that overruns anyway
         # (stuck outside our code) is killed rather than left holding the port.
         workers_kill_timeout=math.ceil(config.stop_timeout_s) + KILL_MARGIN_S,

@@ -24,6 +24,29 @@ RESTART_DELAY = 1.0  # seconds before a job runner that died is started again
 KILL_MARGIN = 2.0  # past SEGPIXEL_STOP_TIMEOUT_S, a runner still there is killed
 
 
+def worker_logging() -> dict:
+    """Granian's logging, plus segpixel's own loggers at INFO on stderr (granian configures
+    logging in each worker from this; without it only warnings would show, unformatted)."""
+    from granian.log import LOGGING_CONFIG
+
+    handler = {
+        "formatter": "segpixel",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "formatters": {
+            **LOGGING_CONFIG["formatters"],
+            "segpixel": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        },
+        "handlers": {**LOGGING_CONFIG["handlers"], "segpixel": handler},
+        "loggers": {
+            **LOGGING_CONFIG["loggers"],
+            "segpixel": {"handlers": ["segpixel"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
 def port_in_use(host: str, port: int) -> bool:
     """True when something already listens on host:port (a plain bind, no SO_REUSEPORT)."""
     for family, kind, proto, _, address in socket.getaddrinfo(

@@ -215,6 +215,12 @@ class Settings(BaseSettings):
         le=32,
         description="Threads per worker that check and hash passwords (scrypt, ~16 MiB each).",
     )
+    password_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness of the password threads (the worker's pixels get the CPU first).",
+    )
     password_queue: int = Field(
         64,
         ge=0,

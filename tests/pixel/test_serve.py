@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -169,3 +170,34 @@ def test_a_second_server_on_a_port_in_use_refuses_to_start(
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert f"port {server.port} is already in use" in done.stderr
     assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_no_job_and_one_info_line(
+    served: tuple[ServerProcess, dict],
+) -> None:
+    """ISSUE 15 item 5: half a body, then the connection closes."""
+    server, _ = served
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        api = ApiClient(http).login()
+        before = api.ok("GET", "/batch-segment")["count"]
+        token = api.token
+    uploads = server.log.parent / "uploads"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /batch-segment HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            + f"Authorization: {token}\r\nContent-Length: {10 << 20}\r\n\r\n".encode()
+            + b"1,1\n" * (1 << 18)
+        )
+        time.sleep(0.5)  # the server is reading the body
+    deadline = time.monotonic() + 20
+    while "went away mid-upload" not in server.log.read_text():
+        assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+        time.sleep(0.1)
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        assert ApiClient(http).login().ok("GET", "/batch-segment")["count"] == before
+    assert not [p for p in uploads.glob("*") if p.name != ".spool-id"], list(uploads.glob("*"))
+    text = server.log.read_text()
+    assert text.count("went away mid-upload") == 1
+    (line,) = [line for line in text.splitlines() if "went away mid-upload" in line]
+    assert " INFO " in line
+    assert "Traceback" not in text and "ClientDisconnect" not in text

@@ -79,7 +79,9 @@ def create_api(
             ClientAddress(settings.trusted_proxies),
             settings.login_success_limit,
         ),
-        passwords=PasswordPool(settings.password_threads, settings.password_queue),
+        passwords=PasswordPool(
+            settings.password_threads, settings.password_queue, settings.password_nice
+        ),
     )
     install_error_handlers(app)
     install_docs(app)
