@@ -9,6 +9,7 @@ A client that goes away mid-upload leaves nothing behind: no job, no file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ router = APIRouter(tags=["batch-segment"])
 log = logging.getLogger("segpixel.jobs")
 KIND = BatchJob.name
 CHUNK = 1 << 20
+WRITE_BYTES = 1 << 20
 
 
 @router.post("/batch-segment", summary="Upload a batch file: UID,SEG[:EXPIRE_MINUTES[:VALUE]];…")
@@ -73,10 +75,27 @@ def _check_member(caller: CallerDep, member_id: int) -> None:
 
 
 async def _receive(request: Request, path: Path) -> int:
-    """The upload, written to `path` as it arrives; its size. Nothing is left on failure."""
+    """The upload, written to `path` as it arrives; its size. Nothing is left on failure.
+
+    Chunks are gathered to WRITE_BYTES and written by a thread: the event loop, which serves
+    this worker's pixels, only hands them over."""
     size = 0
     try:
         with path.open("wb") as out:
+            pending: list[bytes] = []
+            held = 0
+
+            async def write(chunk: bytes, flush: bool = False) -> None:
+                nonlocal held, size
+                size += len(chunk)
+                pending.append(chunk)
+                held += len(chunk)
+                if held >= WRITE_BYTES or (flush and held):
+                    block = b"".join(pending)
+                    pending.clear()
+                    held = 0
+                    await asyncio.to_thread(out.write, block)
+
             content_type = request.headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
                 # The parser spools the part to a temporary file: memory stays flat here too.
@@ -86,12 +105,11 @@ async def _receive(request: Request, path: Path) -> int:
                         rule = "is required: the multipart field file"
                         raise ValidationFailed([field_error("file", rule)])
                     while chunk := await upload.read(CHUNK):
-                        size += len(chunk)
-                        out.write(chunk)
+                        await write(chunk)
             else:
                 async for chunk in request.stream():
-                    size += len(chunk)
-                    out.write(chunk)
+                    await write(chunk)
+            await write(b"", flush=True)
         if size == 0:
             raise ValidationFailed(
                 [field_error("file", "is empty: send it as the request body or the field file")]
