@@ -333,8 +333,11 @@ def test_returning_visitor_keeps_its_id_and_its_memberships_count_up(
         assert sent_cookie(response) == f"{COOKIE}={uid}", response.url
         assert set_uid(response) == uid, response.url
     assert browser_uid(context, scenario) == uid
-    # the debug view (SPEC §3.6), from the browser profile: the user's whole state
-    debug = context.request.get(f"{scenario.base_url}/seg?debug=1")
+    # the debug view (SPEC §3.6), from the browser profile: the member's stored state (its dongle)
+    member = scenario.member
+    debug = context.request.get(
+        f"{scenario.base_url}/seg?debug=1&member={member['id']}&dongle={member['dongle']}"
+    )
     assert debug.status == 200, debug.text()
     state = debug.json()
     assert state["user_id"] == uid

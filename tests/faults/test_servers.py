@@ -97,7 +97,8 @@ def test_a_change_through_either_server_reaches_the_other_within_5_seconds(
             uid = 424242
             fired = http_b.get(f"/seg?add={sid}", headers={"Cookie": f"uuid2={uid}"})
             assert fired.status_code == 200, fired.headers
-            seen = http_a.get("/seg?debug=1", headers={"Cookie": f"uuid2={uid}"}).json()[
+            shown = f"member={member['id']}&dongle={member['dongle']}"  # its stored state
+            seen = http_a.get(f"/seg?debug=1&{shown}", headers={"Cookie": f"uuid2={uid}"}).json()[
                 "memberships"
             ]
             assert [m["segment_id"] for m in seen] == [sid], seen

@@ -246,7 +246,7 @@ function setupTester() {
       el("div", { class: "outcome", id: "outcome-items" }, lines.length ? lines : el("p", { class: "muted" }, "No segment items in the call.")),
       chained.length ? el("div", { class: "outcome" }, chained) : null,
       warnings,
-      el("p", { class: "hint" }, `${STORED[body.stored_in] || "Nothing was stored."} Browser user id ${body.user_id ?? "—"}; ${body.memberships.length} active segment(s) in all members.`),
+      el("p", { class: "hint" }, `${STORED[body.stored_in] || "Nothing was stored."} Browser user id ${body.user_id ?? "—"}; ${body.memberships.length} segment(s) stored by this call.`),
       el("details", { class: "raw" }, el("summary", {}, "The debug=1 answer (JSON)"), el("pre", { class: "json", id: "debug-json" }, JSON.stringify(body, null, 2))));
   }
 
