@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,7 +51,7 @@ PIXEL_WORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")  # the tests' loop: its writer runs
 async def edge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     from segpixel.app import create_app
 
