@@ -45,6 +45,9 @@ class BatchJob:
         if not path.exists():
             error = "the uploaded file is gone from the upload folder; upload it again"
             return {"status": "error", "error": error}
+        # The catalog as it is now: a segment made just before the upload must be known to it
+        # (the runner's own snapshot follows the catalog a poll behind).
+        await ctx.snapshot.refresh()
         saved = time.monotonic()
 
         async def checkpoint(report: BatchReport, wrote: bool) -> None:
