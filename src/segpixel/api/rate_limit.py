@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from segpixel.api.envelope import RATE_EXCEEDED
 from segpixel.errors import RateLimited
 from segpixel.limits import ClientAddress, TokenBuckets, retry_after
 
@@ -36,7 +37,7 @@ def limit_body(message: str) -> bytes:
                 "status": "error",
                 "error_id": "LIMIT",
                 "error": message,
-                "error_code": "rate_limited",
+                "error_code": RATE_EXCEEDED,
             }
         }
     ).encode()
