@@ -22,6 +22,10 @@ class ApiClient:
         )
         assert response.status_code == 200, response.text
         other.token = response.json()["response"]["token"]
+        # POST /auth also sets the token as a cookie; these clients send it as a header, so the
+        # transport's cookie jar must not carry it into later calls (tests/api/test_cookie_jar.py
+        # covers the cookie-jar sessions).
+        self.client.cookies.delete("segpixel_token")
         return other
 
     def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:

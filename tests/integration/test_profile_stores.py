@@ -281,6 +281,32 @@ async def test_add_times_out_of_order_are_kept_exactly(store: ProfileStore) -> N
     assert (await only(store, uid, T0 + 200)).count == 4
 
 
+async def test_text_value_is_kept_replaced_only_when_given_and_dies_with_its_membership(
+    store: ProfileStore,
+) -> None:
+    # SPEC §5.1: a text query-string segment keeps the ad call's text beside the numeric value
+    uid = new_uid()
+    await add(store, uid, T0, Add(7, T0 + HOUR, None, "ford"), Add(8, T0 + HOUR))
+    profile = await store.read(uid, T0)
+    assert [(m.segment_id, m.text) for m in profile.memberships] == [(7, "ford"), (8, None)]
+    await add(store, uid, T0 + 60, Add(7, T0 + HOUR, 5))  # no text: the kept one stays
+    assert (await only_of(store, uid, 7, T0 + 60)).text == "ford"
+    await add(store, uid, T0 + 120, Add(7, T0 + HOUR, None, "bmw"))  # a new one replaces it
+    assert (await only_of(store, uid, 7, T0 + 120)).text == "bmw"
+    await add(store, uid, T0 + 180, removes=(7,))
+    await add(store, uid, T0 + 240, Add(7, T0 + HOUR))  # added afresh: no text of the old one
+    assert (await only_of(store, uid, 7, T0 + 240)).text is None
+    await add(store, uid, T0 + 300, Add(9, T0 + 360, None, "audi"))
+    await add(store, uid, T0 + 400, Add(9, T0 + HOUR))  # 9 had expired: starts afresh
+    assert (await only_of(store, uid, 9, T0 + 400)).text is None
+
+
+async def only_of(store: ProfileStore, uid: int, segment_id: int, now: float) -> Membership:
+    found = [m for m in (await store.read(uid, now)).memberships if m.segment_id == segment_id]
+    assert len(found) == 1, found
+    return found[0]
+
+
 async def test_add_and_remove_in_one_mutation_ends_removed(store: ProfileStore) -> None:
     uid = new_uid()
     await add(store, uid, T0, Add(7, T0 + HOUR), Add(8, T0 + HOUR))
@@ -402,6 +428,7 @@ _add = st.builds(
     segment_id=st.integers(1, 4),
     expires_at=st.sampled_from([MINUTE, HOUR, DAY, 170 * DAY]),  # an offset from `at`
     value=st.none() | st.integers(1, 2**31 - 1),
+    text=st.none() | st.sampled_from(["ford", "bmw", "über", "x" * 60]),  # SPEC §5.1
 )
 _mutation = st.fixed_dictionaries(
     {
@@ -444,7 +471,7 @@ async def test_every_store_equals_the_reference(store: ProfileStore, steps: list
             Mutation(
                 users[m["user"]],
                 at,
-                tuple(Add(a.segment_id, at + a.expires_at, a.value) for a in m["adds"]),
+                tuple(Add(a.segment_id, at + a.expires_at, a.value, a.text) for a in m["adds"]),
                 tuple(m["removes"]),
                 tuple(m["syncs"]),
                 tuple(m["partner_uids"]),
@@ -802,10 +829,19 @@ async def test_sqlite_sweep_walks_the_table_in_windows_and_wraps_around(
     assert sum([await sqlite_store.reclaim(now, 1_000) for _ in range(5)]) == 2
 
 
+SCHEMA_2_MEMBERSHIPS = """
+CREATE TABLE memberships (
+    uid INTEGER NOT NULL, segment_id INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    value INTEGER, first_added INTEGER NOT NULL, last_added INTEGER NOT NULL,
+    count INTEGER NOT NULL, recent TEXT, PRIMARY KEY (uid, segment_id)
+) WITHOUT ROWID;
+"""
+
+
 async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Path) -> None:
     path = tmp_path / "profiles.db"
     with closing(sqlite3.connect(path)) as conn:
-        conn.executescript(sqlite_backend._SCHEMA)
+        conn.executescript(SCHEMA_2_MEMBERSHIPS)  # before version 4's text column
         conn.execute("CREATE INDEX memberships_expires_at ON memberships (expires_at)")
         conn.execute(
             "INSERT INTO memberships VALUES (5, 7, ?, NULL, ?, ?, 1, NULL)", (T0 + DAY, T0, T0)
@@ -816,6 +852,8 @@ async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Pat
     await s.open()
     try:
         assert [m.segment_id for m in (await s.read(5, T0)).memberships] == [7]
+        await add(s, 5, T0, Add(7, T0 + DAY, None, "ford"))  # version 4: the text column
+        assert (await only(s, 5, T0)).text == "ford"
     finally:
         await s.close()
     with closing(sqlite3.connect(path)) as conn:
@@ -944,6 +982,26 @@ async def test_redis_user_hash_stays_a_compact_listpack(redis_client: redis.Redi
         delete_prefix(redis_client, prefix)
     assert len(records) == 4
     assert max(len(v) for v in records.values()) == 20 + 2 * RECENT_ADDS_KEPT
+    assert encoding == b"listpack"
+
+
+async def test_redis_text_values_keep_the_hash_a_compact_listpack(
+    redis_client: redis.Redis,
+) -> None:
+    # a text value is a field of its own (`t<segment>`), at most 60 bytes: still a listpack
+    prefix = f"{RUN_PREFIX}{next(_prefixes)}:"
+    s = RedisProfileStore(REDIS_URL, prefix=prefix)
+    await s.open()
+    uid = new_uid()
+    try:
+        for i in range(20):
+            await add(s, uid, T0 + i * 61, Add(7, T0 + DAY, None, "x" * 60), Add(8, T0 + DAY, 3))
+        records = redis_client.hgetall(s.key(uid))
+        encoding = redis_client.object("encoding", s.key(uid))
+    finally:
+        await s.close()
+        delete_prefix(redis_client, prefix)
+    assert records[b"t7"] == b"x" * 60 and b"t8" not in records
     assert encoding == b"listpack"
 
 

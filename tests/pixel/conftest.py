@@ -312,6 +312,7 @@ class AdminApi(ApiClient):
         )
         assert response.status_code == 200, response.text
         token = response.json()["response"]["token"]
+        self.client.cookies.delete("segpixel_token")  # this client sends it as a header instead
         self._tokens[str(self.client.base_url)] = token
         return token
 

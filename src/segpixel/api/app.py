@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from segpixel import __version__
 from segpixel.api.deps import ApiState
 from segpixel.api.envelope import install_error_handlers
+from segpixel.api.openapi import document_filters
 from segpixel.api.rate_limit import ClientAddress, LoginGuard
 from segpixel.api.routes import (
     advertisers,
@@ -20,6 +21,7 @@ from segpixel.api.routes import (
     creatives,
     line_items,
     members,
+    meta,
     placements,
     publishers,
     reports,
@@ -69,11 +71,12 @@ def create_api(
         ),
     )
     install_error_handlers(app)
+    document_filters(app)
     for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):
         app.include_router(module.router)
     for module in (publishers, sites, placements, creatives, line_items, bidder):
         app.include_router(module.router)
-    for module in (reports, batch_segments):
+    for module in (reports, batch_segments, meta):
         app.include_router(module.router)
     if runtime is not None:  # reports and uploads still running stop before the stores close
         runtime.stoppers.append(app.state.api.background.stop)

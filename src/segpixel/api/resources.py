@@ -8,7 +8,6 @@ A route module declares its parameters (for OpenAPI) and hands over to its `Serv
 - `write`: POST / PUT of one object or a bulk list, round trips included (api/writes.py); the
   route supplies how one object is created or changed;
 - `delete`: `?id=1,2,3`, all or nothing;
-- `meta`: `/SERVICE/meta`, the fields with their type and whether lists filter and sort on them.
 
 `Owned` adds the create and update of the inventory and buyer services, which differ only in the
 owner a POST names (`?member_id=`, `?publisher_id=`, `?site_id=`, `?advertiser_id=`).
@@ -114,13 +113,6 @@ class Service:
                 elif isinstance(payload.get(name), list):
                     payload[name] = [project(o, projection) for o in payload[name]]
         return answer
-
-    def meta(self) -> dict[str, Any]:
-        fields = self.fields.meta()
-        return ok(
-            {"fields": fields, "not_implemented": list(self.fields.unimplemented)},
-            count=len(fields),
-        )
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -313,6 +313,49 @@ LINE_ITEM = ServiceFields(
     ),
 )
 
+
+def job(name: str, type_: str, *, sort: bool = False) -> FieldInfo:
+    """A field of a job (report, batch upload): read by id, not filtered."""
+    return FieldInfo(name, type_, filter=False, sort=sort, read_only=True)
+
+
+REPORT = ServiceFields(  # GET /report?id= (SPEC §8); POST /report takes the request itself
+    "report",
+    "reports",
+    (
+        job("id", STRING),
+        job("report_type", ENUM),
+        job("execution_status", ENUM),
+        job("columns", ARRAY),
+        job("report_interval", ENUM),
+        job("start_date", DATE),
+        job("end_date", DATE),
+        job("format", ENUM),
+        job("row_count", INT),
+        job("error", STRING),
+        job("created_on", DATE),
+        job("url", STRING),
+    ),
+)
+
+BATCH_SEGMENT = ServiceFields(  # GET /batch-segment (SPEC §9.1)
+    "batch-segment",
+    "batch-segments",
+    (
+        job("id", INT, sort=True),
+        job("status", ENUM, sort=True),
+        job("member_id", INT),
+        job("bytes", INT),
+        job("lines_read", INT),
+        job("users_updated", INT),
+        job("rejected_lines", INT),
+        job("error", STRING),
+        job("created_on", DATE),
+        job("last_modified", DATE),
+        job("rejected", ARRAY),
+    ),
+)
+
 SERVICES = {
     s.key: s
     for s in (
@@ -326,5 +369,7 @@ SERVICES = {
         PLACEMENT,
         CREATIVE,
         LINE_ITEM,
+        REPORT,
+        BATCH_SEGMENT,
     )
 }

@@ -19,7 +19,7 @@ from segpixel.catalog.db import Catalog
 from segpixel.catalog.notify import CatalogListener, is_postgres
 from segpixel.catalog.tables import CatalogVersion, Member, Segment, UsersyncPixel
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView, UsersyncView
-from segpixel.domain.segments import Piggyback, effective_expire_minutes
+from segpixel.domain.segments import Piggyback, effective_expire_minutes, keeps_text
 from segpixel.metrics import Registry
 
 log = logging.getLogger("segpixel.snapshot")
@@ -42,6 +42,7 @@ def load_view(catalog: Catalog) -> CatalogView:
                 piggybacks=tuple(
                     Piggyback(p["url"], p["pixel_type"]) for p in row.piggyback_pixels or ()
                 ),
+                text_values=keeps_text(row.querystring_mapping),
             )
             for row in conn.execute(select(Segment.__table__))
         }

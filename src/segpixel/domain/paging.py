@@ -25,7 +25,15 @@ def parse_page(
 ) -> Page:
     errors: list[FieldError] = []
     start = _int_param("start_element", start_element, 0, 0, 10**9, errors)
-    size = _int_param("num_elements", num_elements, PAGE_SIZE_DEFAULT, 1, 10**9, errors)
+    size = _int_param(
+        "num_elements",
+        num_elements,
+        PAGE_SIZE_DEFAULT,
+        1,
+        10**9,
+        errors,
+        f"must be at least 1 (a number above {PAGE_SIZE_MAX} reads as {PAGE_SIZE_MAX})",
+    )
     size = min(size, PAGE_SIZE_MAX)
     sort_field, descending = "id", False
     if sort:
@@ -46,7 +54,13 @@ def parse_page(
 
 
 def _int_param(
-    name: str, raw: str | None, default: int, low: int, high: int, errors: list[FieldError]
+    name: str,
+    raw: str | None,
+    default: int,
+    low: int,
+    high: int,
+    errors: list[FieldError],
+    rule: str | None = None,
 ) -> int:
     if raw is None or raw == "":
         return default
@@ -56,7 +70,8 @@ def _int_param(
         errors.append(field_error(name, f"must be a whole number (got {raw[:40]!r})"))
         return default
     if not low <= value <= high:
-        errors.append(field_error(name, f"must be between {low} and {high} (got {value})"))
+        rule = rule or f"must be between {low} and {high}"
+        errors.append(field_error(name, f"{rule} (got {value})"))
     return value
 
 

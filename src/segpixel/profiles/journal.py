@@ -17,6 +17,7 @@ import uuid
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -40,7 +41,7 @@ def encode_batch(batch: Sequence[Mutation], token: BatchToken) -> bytes:
                 [
                     m.user_id,
                     m.at,
-                    [[a.segment_id, a.expires_at, a.value] for a in m.adds],
+                    [_add_record(a) for a in m.adds],
                     list(m.removes),
                     list(m.synced_partners),
                     [list(p) for p in m.partner_uids],
@@ -53,13 +54,21 @@ def encode_batch(batch: Sequence[Mutation], token: BatchToken) -> bytes:
     )
 
 
+def _add_record(add: Add) -> list[Any]:
+    """A text value rides as a fourth element only when there is one (older journals: three)."""
+    record: list[Any] = [add.segment_id, add.expires_at, add.value]
+    if add.text is not None:
+        record.append(add.text)
+    return record
+
+
 def decode_batch(payload: bytes) -> tuple[list[Mutation], BatchToken]:
     record = orjson.loads(payload)
     mutations = [
         Mutation(
             user_id=uid,
             at=at,
-            adds=tuple(Add(s, e, v) for s, e, v in adds),
+            adds=tuple(Add(*add) for add in adds),  # (segment, expires, value[, text])
             removes=tuple(removes),
             synced_partners=tuple(syncs),
             partner_uids=tuple((p, u) for p, u in partner_uids),

@@ -25,7 +25,8 @@ from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import BatchToken
 from segpixel.stats import sqlite_log as load_log
 
-SCHEMA_VERSION = 3  # 2: the load log; 3: no index on memberships.expires_at (swept instead)
+# 2: the load log; 3: no index on memberships.expires_at (swept instead); 4: memberships.text
+SCHEMA_VERSION = 4
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 CHECKPOINT_SECONDS = 1.0
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     last_added INTEGER NOT NULL,
     count INTEGER NOT NULL,
     recent TEXT,  -- earlier adds, newest first: 'MMMMMMMMM,' epoch minutes, 9 digits each
+    text TEXT,  -- a text query-string segment's matched value (SPEC §5.1)
     PRIMARY KEY (uid, segment_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS partner_syncs (
@@ -65,20 +67,23 @@ CREATE INDEX IF NOT EXISTS partner_uids_set_at ON partner_uids (set_at);
 """
 
 _SELECT_MEMBERSHIPS = (
-    "SELECT uid, segment_id, expires_at, value, first_added, last_added, count, recent "
+    "SELECT uid, segment_id, expires_at, value, first_added, last_added, count, recent, text "
     "FROM memberships WHERE uid IN ({})"
 )
 # The rules of domain.profile.apply_add, in SQL, so a batch is applied by executemany in C with no
 # read first. In an UPDATE every right-hand side sees the OLD row; `excluded` is the add, whose
 # first_added = last_added = the request time. A membership expired at that time starts afresh.
 _ADD = """
-INSERT INTO memberships (uid, segment_id, expires_at, value, first_added, last_added, count, recent)
-VALUES (?, ?, ?, ?, ?, ?, 1, NULL)
+INSERT INTO memberships (uid, segment_id, expires_at, value, first_added, last_added, count, recent,
+                         text)
+VALUES (?, ?, ?, ?, ?, ?, 1, NULL, ?)
 ON CONFLICT (uid, segment_id) DO UPDATE SET
     expires_at = CASE WHEN expires_at <= excluded.last_added THEN excluded.expires_at
                       ELSE max(expires_at, excluded.expires_at) END,
     value = CASE WHEN expires_at <= excluded.last_added THEN excluded.value
                  ELSE coalesce(excluded.value, value) END,
+    text = CASE WHEN expires_at <= excluded.last_added THEN excluded.text
+                ELSE coalesce(excluded.text, text) END,
     first_added = CASE WHEN expires_at <= excluded.last_added THEN excluded.first_added
                        ELSE first_added END,
     count = CASE WHEN expires_at <= excluded.last_added THEN 1 ELSE count + 1 END,
@@ -134,11 +139,11 @@ def _sql_uid(uid: int) -> int:
 
 
 def _membership(row: Sequence[Any]) -> Membership:
-    _, sid, expires_at, value, first, last, count, recent = row
+    _, sid, expires_at, value, first, last, count, recent, text = row
     if not recent:  # a membership added once: the common case
-        return Membership(sid, expires_at, value, first, last, count)
+        return Membership(sid, expires_at, value, first, last, count, (), text)
     earlier = tuple(int(minute) * 60 for minute in recent.split(",") if minute)
-    return Membership(sid, expires_at, value, first, last, count, earlier)
+    return Membership(sid, expires_at, value, first, last, count, earlier, text)
 
 
 class SqliteProfileStore:
@@ -238,6 +243,9 @@ class SqliteProfileStore:
             conn.execute(load_log.LOG)
             if version < 3:  # swept since version 3 (_SWEEP); the index only slowed adds
                 conn.execute("DROP INDEX IF EXISTS memberships_expires_at")
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(memberships)")}
+            if "text" not in columns:  # version 4: a file made before keeps its rows
+                conn.execute("ALTER TABLE memberships ADD COLUMN text TEXT")
             # Future migrations go here, keyed on `version`.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -275,7 +283,7 @@ class SqliteProfileStore:
         """
         conn = self._conn(self._wconn)
         prunes: list[tuple[int, int]] = []
-        adds: list[tuple[int, int, int, int | None, int, int]] = []
+        adds: list[tuple[int, int, int, int | None, int, int, str | None]] = []
         removes: list[tuple[int, int]] = []
         pending: set[int] = set()
 
@@ -295,7 +303,7 @@ class SqliteProfileStore:
                     flush()
                 pending.add(uid)
                 prunes.append((uid, at))
-                adds += [(uid, a.segment_id, a.expires_at, a.value, at, at) for a in m.adds]
+                adds += [(uid, a.segment_id, a.expires_at, a.value, at, at, a.text) for a in m.adds]
                 if m.removes:
                     removes += [(uid, sid) for sid in m.removes]
                 if m.synced_partners:

@@ -66,7 +66,7 @@ async def create_report(
 
     names, job_id = await run_in_threadpool(prepare)
     state.background.start(_run(state, job_id, request, names, today), f"report-{job_id}")
-    return ok({"report_id": str(job_id)})
+    return ok({"report_id": str(job_id)}, warnings=list(request.notes))
 
 
 async def _run(
