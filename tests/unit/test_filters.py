@@ -94,6 +94,7 @@ def test_filters_read(param: tuple[str, str], expected: Filter) -> None:
         pytest.param("id", "0", "must be an id from 1 to 2147483647", id="id-zero"),
         pytest.param("member_id", "99999999999", "must be an id", id="id-big"),
         pytest.param("expire_minutes", str(2**64), "must be a whole number", id="huge"),
+        pytest.param("expire_minutes", "9" * 5000, "must be a whole number", id="5000-digits"),
         pytest.param("min_last_modified", "last week", "must be a time", id="bad-time"),
         pytest.param("state", "", "must not be empty", id="empty"),
         pytest.param("advertiser_id", ",", "must list 1 to 1000 values", id="no-values"),

@@ -45,7 +45,15 @@ Compatible with the Xandr Segment Service: the same field names, query parameter
 (`{"response": {"status": "OK", ...}}` or `{"response": {"status": "error", "error_id": ...}}`).
 
 Log in with `POST /auth` `{"auth": {"username": ..., "password": ...}}` and send the token back as
-the `Authorization` header (the bare token or `Bearer TOKEN`).
+the `Authorization` header (the bare token or `Bearer TOKEN`), or keep the `segpixel_token` cookie
+the login sets (`curl -b cookies -c cookies`, as the reference's examples do).
+
+Scripts written for the reference run unchanged (SPEC §2.1): a GET body can be PUT back (read-only
+fields are ignored; fields the reference documents but segpixel does not implement are accepted
+and named in `dbg_info.warnings`); POST and PUT take one object or a bulk list
+(`{"segments": [...]}`, all or nothing); DELETE takes `?id=1,2,3`; lists take the reference's
+filters (`state=active`, `min_last_modified=...`, `not_`, `like_`, `min_`, `max_`, `fields=`) and
+page by at most 100; `GET /SERVICE/meta` describes a service's fields.
 """
 
 

@@ -19,7 +19,7 @@ TIME_EXAMPLE = "2026-11-01 00:00:00"
 
 
 def _param(name: str, description: str, example: str | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "maxLength": 10_000}
+    schema: dict[str, Any] = {"type": "string"}
     param = {"name": name, "in": "query", "required": False, "schema": schema}
     param["description"] = description
     if example is not None:

@@ -20,6 +20,6 @@ FieldsParam = Annotated[
 def single_id(raw: str | None) -> int | None:
     """A query value that names one object (`member_id=7`); a list or nonsense does not (the
     listing filters refuse the nonsense with a sentence)."""
-    if raw is None or not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+    if raw is None or len(raw) > 10 or not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         return None
     return int(raw)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from segpixel.catalog.tables import Base, Member
 from segpixel.domain.access import Principal
+from segpixel.domain.errors import ValidationFailed, field_error
 from segpixel.domain.fields import code_collision_error
 from segpixel.domain.filters import Filter
 from segpixel.domain.paging import Page
@@ -98,6 +99,17 @@ class Repo(Generic[Row]):
         if clash is not None:
             error = code_collision_error("code", code, clash.code, self.noun)  # type: ignore[attr-defined]
             raise Conflict(error.message, [error])
+
+    def keep_owner(self, row: Row, fields: dict[str, Any], noun: str = "") -> None:
+        """A PUT may send the owner back unchanged (a round trip), never another one."""
+        if "member_id" in fields and fields["member_id"] != row.member_id:  # type: ignore[attr-defined]
+            raise ValidationFailed(
+                [
+                    field_error(
+                        "member_id", f"cannot be changed: {noun or 'it'} stays with its member"
+                    )
+                ]
+            )
 
     def touch(self, row: Row) -> None:
         row.last_modified = utcnow()  # type: ignore[attr-defined]

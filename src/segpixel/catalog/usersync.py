@@ -47,6 +47,7 @@ class UsersyncRepo(Repo[UsersyncPixel]):
 
     def update(self, row: UsersyncPixel, fields: dict[str, Any]) -> UsersyncPixel:
         self._require_admin()
+        self.keep_owner(row, fields, "a usersync pixel")
         current = {name: getattr(row, name) for name in FIELDS}
         current.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
         self._store(row, row.member_id, current)

@@ -127,7 +127,11 @@ def _value(info: FieldInfo, raw: str) -> Any:
     if info.type == INT:
         text = raw.strip()
         digits = text[1:] if text[:1] == "-" else text
-        if not (digits.isascii() and digits.isdigit()) or abs(int(text)) > MAX_INT:
+        if (
+            len(digits) > 19
+            or not (digits.isascii() and digits.isdigit())
+            or abs(int(text)) > MAX_INT
+        ):
             raise ValueError(f"must be a whole number (got {raw[:40]!r})")
         if (info.name == "id" or info.name.endswith("_id")) and not 1 <= int(text) <= MAX_ID:
             raise ValueError(f"must be an id from 1 to {MAX_ID} (got {raw[:40]!r})")

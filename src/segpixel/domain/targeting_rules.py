@@ -324,7 +324,7 @@ def _numbers(target: SegmentTarget) -> SegmentTarget | None:
     numbers = []
     for value in wanted or ():
         text = str(value)
-        if not (text.isascii() and text.isdigit() and int(text) <= VALUE_MAX):
+        if not (len(text) <= 10 and text.isascii() and text.isdigit() and int(text) <= VALUE_MAX):
             return None
         numbers.append(int(text))
     if target.other_equals is not None:

@@ -7,18 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep
-from segpixel.api.owners import one_of, resolve_member
+from segpixel.api.owners import resolve_member
 from segpixel.api.params import FieldsParam, SearchParam, single_id
-from segpixel.api.resources import Service, plain
+from segpixel.api.resources import Owned, plain
 from segpixel.api.schemas import AdvertiserBody
 from segpixel.api.service_fields import ADVERTISER as FIELDS
 from segpixel.api.writes import Item
 from segpixel.catalog.advertisers import AdvertiserRepo, advertiser_out
 from segpixel.catalog.tables import Advertiser
-from segpixel.domain.errors import ValidationFailed, field_error
 
 router = APIRouter(tags=["advertiser"])
-ADVERTISER = Service(FIELDS, AdvertiserRepo, plain(advertiser_out))
+ADVERTISER = Owned(FIELDS, AdvertiserRepo, plain(advertiser_out), owner="member_id")
 CodeParam = Annotated[str | None, Query(max_length=50)]
 
 
@@ -46,12 +45,7 @@ def read_advertisers(
 def create_advertiser(
     caller: CallerDep, body: AdvertiserBody, member_id: IdParam = None
 ) -> dict[str, Any]:
-    def create(repo: AdvertiserRepo, item: Item) -> Advertiser:
-        fields = dict(item.fields)
-        member = one_of("member_id", member_id, fields.pop("member_id", None))
-        return repo.create(resolve_member(caller.principal, member), fields)
-
-    return ADVERTISER.write(caller, body, create, creating=True)
+    return ADVERTISER.create(caller, body, None, member_id)
 
 
 @router.put("/advertiser", summary="Change advertisers: fields not sent stay")
@@ -67,10 +61,7 @@ def update_advertiser(
             row = repo.by_code(resolve_member(caller.principal, member_id), code)
         else:
             row = ADVERTISER.target(repo, item, id)
-        fields = dict(item.fields)
-        if fields.pop("member_id", row.member_id) != row.member_id:
-            raise ValidationFailed([field_error("member_id", "cannot be changed")])
-        return repo.update(row, fields)
+        return repo.update(row, item.fields)
 
     return ADVERTISER.write(caller, body, update)
 
