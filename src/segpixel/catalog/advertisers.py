@@ -16,7 +16,6 @@ from segpixel.errors import Conflict, Forbidden
 class AdvertiserRepo(Repo[Advertiser]):
     model = Advertiser
     noun = "advertiser"
-    sortable = ("id", "name", "code", "state", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal

@@ -31,7 +31,6 @@ SCALARS = ("name", "state", "priority", "weight", "profile")
 class LineItemRepo(AdvertiserOwnedRepo[LineItem]):
     model = LineItem
     noun = "line item"
-    sortable = (*AdvertiserOwnedRepo.sortable, "advertiser_id", "priority")
 
     def create(self, advertiser_id: int, fields: dict[str, Any]) -> LineItem:
         member_id, advertiser_id = self.owner(advertiser_id)

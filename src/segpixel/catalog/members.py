@@ -17,7 +17,6 @@ from segpixel.errors import Conflict, Forbidden
 class MemberRepo(Repo[Member]):
     model = Member
     noun = "member"
-    sortable = ("id", "name", "state", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal

@@ -34,7 +34,7 @@ class Repo(Generic[Row]):
 
     model: ClassVar[type[Base]]
     noun: ClassVar[str]  # "segment", as in error sentences
-    sortable: ClassVar[tuple[str, ...]] = ("id",)
+    sortable: ClassVar[tuple[str, ...]] = ("id",)  # the API's come from api/service_fields.py
 
     def __init__(self, session: Session, principal: Principal):
         self.session = session

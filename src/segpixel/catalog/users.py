@@ -25,7 +25,6 @@ FIELDS = ("username", "role", "member_id", "advertiser_id")
 class UserRepo(Repo[User]):
     model = User
     noun = "user"
-    sortable = ("id", "username", "role", "member_id", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal

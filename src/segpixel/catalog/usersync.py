@@ -18,7 +18,6 @@ FIELDS = ("name", "url", "pixel_type", "state", "priority")
 class UsersyncRepo(Repo[UsersyncPixel]):
     model = UsersyncPixel
     noun = "usersync-pixel"
-    sortable = ("id", "name", "priority", "state", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal
