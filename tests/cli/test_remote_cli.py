@@ -38,6 +38,13 @@ class Remote:
         assert "Traceback" not in result.stderr, result.stderr
         return result
 
+    def login(
+        self, env: dict[str, str] | None = None, password: str = ADMIN_PASSWORD, code: int = 0
+    ) -> Result:
+        url = self.server.base_url
+        args = ("login", "--url", url, "--username", "admin", "--password", password)
+        return self.run(*args, code=code, env=env)
+
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)
 
@@ -55,9 +62,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     env = cli_env(data_dir=str(tmp_path_factory.mktemp("elsewhere")))
     remote = Remote(server, data_dir, env)
     try:
-        out = remote.run(
-            "login", "--url", server.base_url, "--username", "admin", "--password", ADMIN_PASSWORD
-        )
+        out = remote.login()
         assert f"Logged in to {server.base_url} as admin (admin)" in out.stdout
         yield remote
     finally:
@@ -76,17 +81,7 @@ def test_login_keeps_the_token_for_the_owner_only(remote: Remote) -> None:
 
 def test_login_refused_and_prompted(remote: Remote) -> None:
     env = cli_env()
-    wrong = remote.run(
-        "login",
-        "--url",
-        remote.server.base_url,
-        "--username",
-        "admin",
-        "--password",
-        "nope-nope",
-        code=1,
-        env=env,
-    )
+    wrong = remote.login(env, password="nope-nope", code=1)
     assert "the username or password is wrong" in wrong.stderr
     # Nothing given and no terminal to prompt on: a usage error, not a hang.
     assert invoke(env, ("login",)).returncode != 0
@@ -290,16 +285,7 @@ def test_environment_url_and_token(remote: Remote) -> None:
 
 def test_a_lapsed_token_says_log_in_again(remote: Remote) -> None:
     env = cli_env()
-    remote.run(
-        "login",
-        "--url",
-        remote.server.base_url,
-        "--username",
-        "admin",
-        "--password",
-        ADMIN_PASSWORD,
-        env=env,
-    )
+    remote.login(env)
     remote.lapse_tokens()
     lapsed = remote.run("segment", "list", code=1, env=env)
     assert "the token has expired" in lapsed.stderr
@@ -307,13 +293,5 @@ def test_a_lapsed_token_says_log_in_again(remote: Remote) -> None:
     # --local still reaches the data folder with no server (here: none made there).
     local = remote.run("--local", "segment", "list", code=1, env=env)
     assert "no catalog at" in local.stderr and "segpixel init" in local.stderr
-    remote.run(
-        "login",
-        "--url",
-        remote.server.base_url,
-        "--username",
-        "admin",
-        "--password",
-        ADMIN_PASSWORD,
-    )  # the module's own login lapsed too: renew it
+    remote.login()  # the module's own login lapsed too: renew it
     assert remote.run("logout", env=env).stdout.strip() == "Logged out"

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from segpixel.commands import context
-from segpixel.commands.output import JsonOpt, say, show, usage
-from segpixel.commands.segments import given
+from segpixel.commands.common import change, given, remove
+from segpixel.commands.output import JsonOpt, say, show
 
 app = typer.Typer(help="Advertisers: list, show, create, update, delete.", no_args_is_help=True)
 SERVICE, PLURAL = "advertiser", "advertisers"
@@ -58,15 +58,10 @@ def update_advertiser(
 ) -> None:
     """Change the fields given."""
     fields = given(name=name, code=code, state=state)
-    if not fields:
-        raise usage("nothing to change: give at least one field option (see --help)")
-    with context.api() as api:
-        show(api.update(SERVICE, advertiser_id, fields), as_json)
+    change(SERVICE, advertiser_id, fields, as_json)
 
 
 @app.command("delete")
 def delete_advertiser(advertiser_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete an advertiser that has no segments left."""
-    with context.api() as api:
-        api.delete(SERVICE, advertiser_id)
-    say(f"Deleted advertiser {advertiser_id}", as_json, {"id": advertiser_id, "deleted": True})
+    remove(SERVICE, "advertiser", advertiser_id, as_json)

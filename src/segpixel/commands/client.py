@@ -46,19 +46,9 @@ class Api:
 
     # -- the envelope --------------------------------------------------------------------------
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        content: Iterable[bytes] | bytes | None = None,
-        headers: dict[str, str] | None = None,
-        **params: Any,
-    ) -> dict[str, Any]:
-        """The `response` object of an OK answer; `Refused` otherwise."""
-        response = self.raw(method, path, body, content=content, headers=headers, **params)
-        return envelope(response)
+    def call(self, method: str, path: str, body: Any = None, **options: Any) -> dict[str, Any]:
+        """The `response` object of an OK answer; `Refused` otherwise (options: as `raw`)."""
+        return envelope(self.raw(method, path, body, **options))
 
     def raw(
         self,

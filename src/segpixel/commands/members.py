@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from segpixel.commands import context
-from segpixel.commands.output import JsonOpt, say, show, usage
-from segpixel.commands.segments import given
+from segpixel.commands.common import change, given, remove
+from segpixel.commands.output import JsonOpt, say, show
 
 app = typer.Typer(
     help="Members (tenants): list, show, create, update, delete.", no_args_is_help=True
@@ -60,15 +60,10 @@ def update_member(
 ) -> None:
     """Change the fields given (--redirect-domain replaces the list)."""
     fields = given(name=name, state=state, redirect_domains=redirect_domain)
-    if not fields:
-        raise usage("nothing to change: give at least one field option (see --help)")
-    with context.api() as api:
-        show(api.update(SERVICE, member_id, fields), as_json)
+    change(SERVICE, member_id, fields, as_json)
 
 
 @app.command("delete")
 def delete_member(member_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete a member that holds nothing any more (admin)."""
-    with context.api() as api:
-        api.delete(SERVICE, member_id)
-    say(f"Deleted member {member_id}", as_json, {"id": member_id, "deleted": True})
+    remove(SERVICE, "member", member_id, as_json)

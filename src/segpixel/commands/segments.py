@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from segpixel.commands import context
-from segpixel.commands.output import JsonOpt, say, show
+from segpixel.commands.common import change, given, remove
+from segpixel.commands.output import JsonOpt, show
 
 app = typer.Typer(
     help="Segments: list, show, create, update, deactivate, delete…", no_args_is_help=True
@@ -43,11 +44,6 @@ def rows(segments: list[dict[str, Any]]) -> list[list[Any]]:
         ]
         for s in segments
     ]
-
-
-def given(**fields: Any) -> dict[str, Any]:
-    """The fields an option named (PUT keeps the others as they are)."""
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 @app.command("list")
@@ -130,39 +126,28 @@ def update_segment(
         max_usersync_pixels=max_usersync_pixels,
         state=state,
     )
-    _update(segment_id, fields, as_json)
+    change(SERVICE, segment_id, fields, as_json)
 
 
 @app.command("deactivate")
 def deactivate(segment_id: IdArg, as_json: JsonOpt = False) -> None:
     """Stop taking adds (its pixels still answer; adds are counted as rejected)."""
-    _update(segment_id, {"state": "inactive"}, as_json)
+    change(SERVICE, segment_id, {"state": "inactive"}, as_json)
 
 
 @app.command("activate")
 def activate(segment_id: IdArg, as_json: JsonOpt = False) -> None:
     """Take adds again."""
-    _update(segment_id, {"state": "active"}, as_json)
+    change(SERVICE, segment_id, {"state": "active"}, as_json)
 
 
 @app.command("move-to-member")
 def move_to_member(segment_id: IdArg, as_json: JsonOpt = False) -> None:
     """Make an advertiser's segment member level (targetable by every advertiser)."""
-    _update(segment_id, {"advertiser_id": None}, as_json)
+    change(SERVICE, segment_id, {"advertiser_id": None}, as_json)
 
 
 @app.command("delete")
 def delete_segment(segment_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete a segment."""
-    with context.api() as api:
-        api.delete(SERVICE, segment_id)
-    say(f"Deleted segment {segment_id}", as_json, {"id": segment_id, "deleted": True})
-
-
-def _update(segment_id: int, fields: dict[str, Any], as_json: bool) -> None:
-    if not fields:
-        from segpixel.commands.output import usage
-
-        raise usage("nothing to change: give at least one field option (see --help)")
-    with context.api() as api:
-        show(api.update(SERVICE, segment_id, fields), as_json)
+    remove(SERVICE, "segment", segment_id, as_json)

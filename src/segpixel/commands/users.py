@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from segpixel.commands import context
+from segpixel.commands.common import remove
 from segpixel.commands.output import JsonOpt, say, show
 
 app = typer.Typer(
@@ -63,6 +64,4 @@ def set_password(user_id: IdArg, password: PasswordOpt, as_json: JsonOpt = False
 @app.command("delete")
 def delete_user(user_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete a user."""
-    with context.api() as api:
-        api.delete(SERVICE, user_id)
-    say(f"Deleted user {user_id}", as_json, {"id": user_id, "deleted": True})
+    remove(SERVICE, "user", user_id, as_json)

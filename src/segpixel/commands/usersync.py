@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from segpixel.commands import context
-from segpixel.commands.output import JsonOpt, say, show, usage
-from segpixel.commands.segments import given
+from segpixel.commands.common import change, given, remove
+from segpixel.commands.output import JsonOpt, say, show
 
 app = typer.Typer(help="Usersync pixels: list, show, create, update, delete.", no_args_is_help=True)
 SERVICE, PLURAL = "usersync-pixel", "usersync-pixels"
@@ -67,15 +67,10 @@ def update_pixel(
 ) -> None:
     """Change the fields given (admin)."""
     fields = given(name=name, url=url, pixel_type=pixel_type, priority=priority, state=state)
-    if not fields:
-        raise usage("nothing to change: give at least one field option (see --help)")
-    with context.api() as api:
-        show(api.update(SERVICE, pixel_id, fields), as_json)
+    change(SERVICE, pixel_id, fields, as_json)
 
 
 @app.command("delete")
 def delete_pixel(pixel_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete a usersync pixel (admin)."""
-    with context.api() as api:
-        api.delete(SERVICE, pixel_id)
-    say(f"Deleted usersync pixel {pixel_id}", as_json, {"id": pixel_id, "deleted": True})
+    remove(SERVICE, "usersync pixel", pixel_id, as_json)
