@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session
 
 from segpixel.api.background import Background
@@ -25,6 +26,23 @@ from segpixel.settings import Settings
 MAX_ID = 2**31 - 1
 
 R = TypeVar("R", bound=Repo)  # type: ignore[type-arg]
+
+# The two ways a token comes back, as OpenAPI security schemes: /docs "Authorize" takes the token
+# POST /auth answered, and "Try it out" then sends it. They only document: `credentials` reads both.
+TOKEN_HEADER = APIKeyHeader(
+    name="Authorization",
+    scheme_name="token",
+    auto_error=False,
+    description="The token of POST /auth, bare or as `Bearer TOKEN`.",
+)
+TOKEN_COOKIE_KEY = APIKeyCookie(
+    name=TOKEN_COOKIE,
+    scheme_name="cookie",
+    auto_error=False,
+    description=f"The token in the cookie `{TOKEN_COOKIE}`.",
+)
+HeaderToken = Annotated[str | None, Security(TOKEN_HEADER)]
+CookieToken = Annotated[str | None, Security(TOKEN_COOKIE_KEY)]
 
 
 @dataclass
@@ -76,7 +94,12 @@ def credentials(request: Request) -> tuple[str | None, bool]:
     return token, token is not None
 
 
-def current_caller(request: Request, state: Annotated[ApiState, Depends(api_state)]) -> Caller:
+def current_caller(
+    request: Request,
+    state: Annotated[ApiState, Depends(api_state)],
+    _header: HeaderToken = None,
+    _cookie: CookieToken = None,
+) -> Caller:
     token, by_cookie = credentials(request)
     if not token:
         raise Unauthenticated(

@@ -1,9 +1,11 @@
-"""The OpenAPI document's listing filters (SPEC §2.1), written from each service's table.
+"""The OpenAPI document as the API really answers: the envelope, the error statuses, no 422.
 
-A GET's filters are read from its query string by `Service.read`, not declared one by one in the
-route; this adds them to the document so `/docs` lists them: `name` (equality; numbers and
-enumerations take a comma-separated list), `not_name`, `min_`/`max_` (numbers, dates), `like_`
-(text).
+FastAPI describes every route as answering 200 with a bare object, or 422 with its own validation
+body. segpixel answers neither way: every answer is the Segment-Service envelope (SPEC §2) and a
+bad parameter is a 400 SYNTAX. This rewrites the generated document once, when it is first asked
+for: the envelope's schemas, and for each operation the error statuses it can answer, in the
+envelope, by what the operation takes (tests/api/test_openapi.py checks every status the API tests
+see is documented).
 """
 
 from __future__ import annotations
@@ -11,63 +13,150 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
-from segpixel.api.service_fields import SERVICES, ServiceFields
-from segpixel.domain.filters import DATE, ENUM, INT, STRING, FieldInfo
+from segpixel.api.envelope import STATUS
+from segpixel.api.openapi_filters import add_filter_parameters
 
-TIME_EXAMPLE = "2026-11-01 00:00:00"
+OK_SCHEMA = {
+    "type": "object",
+    "required": ["response"],
+    "properties": {
+        "response": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {
+                "status": {"type": "string", "enum": ["OK"]},
+                "count": {"type": "integer", "description": "how many objects match in all"},
+                "start_element": {"type": "integer"},
+                "num_elements": {"type": "integer"},
+                "dbg_info": {"type": "object", "description": "warnings: what was ignored"},
+            },
+            "additionalProperties": True,
+            "description": "The payload sits beside `status`: `segment` for one object, "
+            "`segments` for a list (the service's name, and its plural).",
+        }
+    },
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["response"],
+    "properties": {
+        "response": {
+            "type": "object",
+            "required": ["status", "error_id", "error"],
+            "properties": {
+                "status": {"type": "string", "enum": ["error"]},
+                "error_id": {"type": "string", "enum": list(STATUS)},
+                "error": {"type": "string", "description": "a sentence naming the field and rule"},
+                "error_code": {"type": ["string", "null"]},
+                "errors": {
+                    "type": "array",
+                    "description": "every broken field",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    },
+}
+ERRORS = {
+    400: "SYNTAX: a parameter or field is malformed or breaks a rule; the sentence names it",
+    401: "NOAUTH: no token, a wrong one, or one that lapsed; POST /auth again",
+    403: "UNAUTH: authenticated, but this object or action is not yours",
+    404: "NOTFOUND: no such object (or not one you may see)",
+    409: "INTEGRITY: a duplicate (a code in use) or an object still in use",
+    413: "SYNTAX: the request body is larger than SEGPIXEL_MAX_BODY_BYTES",
+    429: "LIMIT: too many requests (or failed logins) from this address; see Retry-After",
+    500: "SYSTEM: an unexpected error (logged)",
+    503: "SYSTEM: the catalog or a store cannot be reached now; see Retry-After",
+}
+WRITES = {"post", "put", "delete"}
+# Statuses an operation answers beyond what its shape says.
+EXTRA = {("post", "/auth"): {401}}
+# Operations whose body FastAPI cannot see (they stream it themselves).
+RAW_BODIES = {
+    ("post", "/batch-segment"): {
+        "description": "One user a line: UID,SEG[:EXPIRE_MINUTES[:VALUE]];SEG… — the body "
+        "itself, or the multipart field `file`.",
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+NOT_ENVELOPED = {("get", "/report-download")}
+OK_RESPONSE = {
+    "description": "OK, in the envelope",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+}
+REPORT_FILE = {
+    "description": "The report itself, not enveloped: CSV (header row = the columns) or JSON",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object", "properties": {"rows": {}}}},
+    },
+}
 
 
-def _param(name: str, description: str, example: str | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"}
-    param = {"name": name, "in": "query", "required": False, "schema": schema}
-    param["description"] = description
-    if example is not None:
-        param["example"] = example
-    return param
+def statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses `method path` can answer."""
+    secured = bool(operation.get("security"))
+    takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
+    found = {429, 500, 503} | EXTRA.get((method, path), set())
+    if takes_input:
+        found.add(400)
+    if operation.get("requestBody"):
+        found.add(413)
+    if secured:
+        found |= {401, 403}
+        if takes_input:
+            found.add(404)
+        if method in WRITES:
+            found.add(409)
+    return found
 
 
-def filter_parameters(info: FieldInfo) -> list[dict[str, Any]]:
-    name, kind = info.name, info.type
-    listed = kind in (INT, ENUM)
-    equal = "equal to this value" + (" (or any of a comma-separated list)" if listed else "")
-    if info.nullable and kind != STRING:
-        equal += "; null: without one"
-    params = [
-        _param(name, f"Only objects whose {name} is {equal}"),
-        _param(f"not_{name}", f"Only objects whose {name} is not {equal.split(';')[0]}"),
-    ]
-    if kind in (INT, DATE):
-        example = TIME_EXAMPLE if kind == DATE else None
-        unit = " (YYYY-MM-DD HH:MM:SS, UTC)" if kind == DATE else ""
-        params.append(_param(f"min_{name}", f"{name} at least this{unit}", example))
-        params.append(_param(f"max_{name}", f"{name} at most this{unit}", example))
-    if kind == STRING:
-        params.append(_param(f"like_{name}", f"{name} contains this (ignoring case)"))
-    return params
-
-
-def document_filters(app: FastAPI) -> None:
-    build = app.openapi
-
+def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = build()
-        for service in SERVICES.values():
-            _add(schema, service)
-        app.openapi_schema = schema
-        return schema
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = rewrite(document)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _add(schema: dict[str, Any], service: ServiceFields) -> None:
-    operation = schema.get("paths", {}).get(f"/{service.key}", {}).get("get")
-    if operation is None:
-        return
-    params = operation.setdefault("parameters", [])
-    declared = {p["name"] for p in params}
-    for info in service.fields:
-        if info.filter:
-            params += [p for p in filter_parameters(info) if p["name"] not in declared]
+def rewrite(document: dict[str, Any]) -> dict[str, Any]:
+    add_filter_parameters(document)  # the listing filters each GET reads from its query string
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas["Envelope"] = OK_SCHEMA
+    schemas["ErrorEnvelope"] = ERROR_SCHEMA
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            key = (method, path)
+            if key in RAW_BODIES:
+                operation["requestBody"] = RAW_BODIES[key]
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["200"] = REPORT_FILE if key in NOT_ENVELOPED else OK_RESPONSE
+            for status in sorted(statuses(method, path, operation)):
+                responses[str(status)] = {"description": ERRORS[status], "content": error_ref}
+    return document

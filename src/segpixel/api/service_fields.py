@@ -319,13 +319,14 @@ def job(name: str, type_: str, *, sort: bool = False) -> FieldInfo:
     return FieldInfo(name, type_, filter=False, sort=sort, read_only=True)
 
 
-REPORT = ServiceFields(  # GET /report?id= (SPEC §8); POST /report takes the request itself
+REPORT = ServiceFields(  # GET /report[?id=] (SPEC §8); POST /report takes the request itself
     "report",
     "reports",
     (
-        job("id", STRING),
+        job("id", STRING, sort=True),
         job("report_type", ENUM),
         job("execution_status", ENUM),
+        job("member_id", INT),
         job("columns", ARRAY),
         job("report_interval", ENUM),
         job("start_date", DATE),
@@ -334,6 +335,7 @@ REPORT = ServiceFields(  # GET /report?id= (SPEC §8); POST /report takes the re
         job("row_count", INT),
         job("error", STRING),
         job("created_on", DATE),
+        job("last_modified", DATE),
         job("url", STRING),
     ),
 )
@@ -346,6 +348,7 @@ BATCH_SEGMENT = ServiceFields(  # GET /batch-segment (SPEC §9.1)
         job("status", ENUM, sort=True),
         job("member_id", INT),
         job("bytes", INT),
+        job("bytes_read", INT),
         job("lines_read", INT),
         job("users_updated", INT),
         job("rejected_lines", INT),
