@@ -51,10 +51,10 @@ from segpixel.domain.profile import (
     Profile,
 )
 from segpixel.errors import StoreUnavailable
-from segpixel.profiles.base import BatchToken
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
 from segpixel.stats.redis_log import FOLD_LUA, LoadLogger, fold_all, log_key
 
-MARKER_KEPT_SECONDS = 30 * 86_400  # a journal replayed later than this could apply twice
+MARKER_KEPT_SECONDS = TOKENS_KEPT_SECONDS
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 FOLD_SECONDS = 1.0

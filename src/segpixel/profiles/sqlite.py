@@ -6,7 +6,9 @@ connection and thread. A batch is one BEGIN IMMEDIATE … COMMIT: the write lock
 so several processes sharing the file serialize instead of failing on a lock upgrade half way.
 The rules themselves come from `domain.profile.apply_mutation`; this module only loads and stores.
 The batch's segment loads are logged in the same transaction, and folded into their counters on
-the upkeep thread (stats/sqlite_log.py).
+the upkeep thread (stats/sqlite_log.py). So is the batch's (writer, seq) token, in
+`applied_batches`: a batch replayed from the journal a second time (its worker died mid-replay)
+is skipped whole, loads included.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from typing import Any, TypeVar
 
 from segpixel.domain.profile import RECENT_ADDS_KEPT, Membership, Mutation, Profile
 from segpixel.errors import StoreUnavailable
-from segpixel.profiles.base import BatchToken
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
 from segpixel.stats import sqlite_log as load_log
 
-SCHEMA_VERSION = 3  # 2: the load log; 3: no index on memberships.expires_at (swept instead)
+SCHEMA_VERSION = 4  # 2: the load log; 3: no index on memberships.expires_at; 4: applied_batches
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 CHECKPOINT_SECONDS = 1.0
@@ -62,6 +64,11 @@ CREATE TABLE IF NOT EXISTS partner_uids (
     PRIMARY KEY (uid, partner)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS partner_uids_set_at ON partner_uids (set_at);
+CREATE TABLE IF NOT EXISTS applied_batches (
+    writer TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,  -- the highest seq of this writer applied (BatchToken)
+    applied_at INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 _SELECT_MEMBERSHIPS = (
@@ -87,6 +94,12 @@ ON CONFLICT (uid, segment_id) DO UPDATE SET
              END,
     last_added = excluded.last_added
 """.replace("{keep}", str(RECENT_ADDS_KEPT * 10))
+# Moves the writer's mark only forward: no row changes when the batch was applied already.
+_RECORD_TOKEN = """
+INSERT INTO applied_batches (writer, seq, applied_at) VALUES (?, ?, ?)
+ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, applied_at = excluded.applied_at
+WHERE excluded.seq > seq
+"""
 _DELETE_MEMBERSHIP = "DELETE FROM memberships WHERE uid = ? AND segment_id = ?"
 _PRUNE_USER = "DELETE FROM memberships WHERE uid = ? AND expires_at <= ?"
 _UPSERT_SYNC = """
@@ -123,6 +136,8 @@ _RECLAIM = {
     "(SELECT uid, usersync_id FROM partner_syncs WHERE synced_at <= ? LIMIT ?)",
     "partner_uids": "DELETE FROM partner_uids WHERE (uid, partner) IN "
     "(SELECT uid, partner FROM partner_uids WHERE set_at <= ? LIMIT ?)",
+    "applied_batches": "DELETE FROM applied_batches WHERE writer IN "
+    "(SELECT writer FROM applied_batches WHERE applied_at <= ? LIMIT ?)",
 }
 
 T = TypeVar("T")
@@ -244,10 +259,8 @@ class SqliteProfileStore:
     # -- the contract ------------------------------------------------------------------------
 
     async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
-        # Runs to its end before returning, and a COMMIT that fails rolls back: a batch is never
-        # applied without the caller knowing it, so the token is not needed here.
         if batch:
-            self._here(self._apply, batch)
+            self._here(self._apply, batch, token)
 
     async def read(self, user_id: int, now: float) -> Profile:
         return await self._on(self._reader, self._read, user_id, now)
@@ -263,8 +276,11 @@ class SqliteProfileStore:
 
     # -- work done on the threads ------------------------------------------------------------
 
-    def _apply(self, batch: Sequence[Mutation]) -> None:
+    def _apply(self, batch: Sequence[Mutation], token: BatchToken | None) -> None:
         """One transaction; the merge happens in SQL (_ADD), so nothing is read first.
+
+        A batch whose token the store holds already (at or below its writer's mark) was applied:
+        the transaction then changes nothing.
 
         For each mutation, as domain.profile.apply_mutation does: drop what has expired at its
         time, apply the adds, then the removes. (The drop matters when clocks disagree: a
@@ -289,6 +305,10 @@ class SqliteProfileStore:
         syncs: list[tuple[int, int, int]] = []
         partner_uids: list[tuple[int, str, str, int]] = []
         with _transaction(conn):
+            if token is not None:
+                mark = (token.writer, token.seq, int(time.time()))
+                if conn.execute(_RECORD_TOKEN, mark).rowcount == 0:
+                    return  # applied before: the journal is being replayed again
             for m in batch:
                 uid, at = _sql_uid(m.user_id), m.at
                 if uid in pending:
@@ -347,6 +367,7 @@ class SqliteProfileStore:
         with _transaction(conn):
             conn.execute(_RECLAIM["partner_syncs"], (now - SYNC_KEPT_SECONDS, limit))
             conn.execute(_RECLAIM["partner_uids"], (now - PARTNER_UID_KEPT_SECONDS, limit))
+            conn.execute(_RECLAIM["applied_batches"], (now - TOKENS_KEPT_SECONDS, limit))
             load_log.prune(conn, now, limit)
         return deleted
 
