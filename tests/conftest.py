@@ -31,6 +31,16 @@ from tests.helpers import ADMIN_PASSWORD, ApiClient
 PG_ADMIN = os.environ.get("SEGPIXEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The run's wall time with the installs scripts/test made first (it sets the start)."""
+    started = os.environ.get("SEGPIXEL_TEST_STARTED", "")
+    if started.isdigit():
+        took = int(time.time()) - int(started)
+        terminalreporter.write_line(
+            f"wall time of scripts/test, installs included: {took // 60} min {took % 60} s"
+        )
+
+
 def pg_connect_admin() -> psycopg.Connection:
     try:
         return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ from rich.table import Table
 
 from segpixel.cli_jobs import batch_app, report_app
 from segpixel.settings import ENV_PREFIX, Settings, describe_settings
+
+KILL_MARGIN_S = 5  # past a worker's own stop bound, before granian kills it
 
 console = Console()
 err_console = Console(stderr=True)
@@ -156,6 +159,7 @@ def serve(
             port=config.port,
             workers=config.workers,
             log_level="warning",
+            timeout_graceful_shutdown=math.ceil(config.stop_timeout_s),
         )
         return
     from granian import Granian
@@ -169,6 +173,9 @@ def serve(
         interface=Interfaces.ASGI,
         factory=True,
         log_access=False,
+        # A worker's own stop is bounded by SEGPIXEL_STOP_TIMEOUT_S; one that overruns anyway
+        # (stuck outside our code) is killed rather than left holding the port.
+        workers_kill_timeout=math.ceil(config.stop_timeout_s) + KILL_MARGIN_S,
     ).serve()
 
 

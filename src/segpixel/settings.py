@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         "not take; when it is full, a pixel still answers, with 503, X-Segpixel-Warning "
         "'not stored: the journal is full', and segpixel_writes_lost_total counts it.",
     )
+    stop_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="A worker stopping (SIGTERM) exits within this many seconds whatever its "
+        "stores do: closes that take longer are abandoned, and the log names them.",
+    )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
         description="SQLite profile store durability: NORMAL survives a crash of segpixel, FULL "

@@ -141,6 +141,59 @@ def test_a_scope_must_name_the_members_own_inventory(px: Pixel, shop: Shop) -> N
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "mapping", "where"),
+    [
+        pytest.param(
+            "querystring_mapping",
+            {"param": "kw_car", "value_type": "none"},
+            "querystring_mapping.param",
+            id="query-string",
+        ),
+        pytest.param(
+            "querystring_mapping_key_value",
+            {"qs_key": "KW_Music", "qs_value": "rock"},
+            "querystring_mapping_key_value.qs_key",
+            id="key-value-any-case",
+        ),
+    ],
+)
+def test_a_mapping_on_a_reserved_kw_key_is_refused(
+    px: Pixel, shop: Shop, field: str, mapping: dict[str, Any], where: str
+) -> None:
+    response = px.api.post(
+        f"/segment?member_id={shop.member_id}", {"segment": {"short_name": "K", field: mapping}}
+    )
+    sentence = error_of(response, 400, "SYNTAX")
+    assert sentence.startswith(f"{where} must not start with 'kw_'"), sentence
+
+
+def test_kw_keys_never_add_anyone_even_through_an_older_mapping(px: Pixel, shop: Shop) -> None:
+    """A mapping stored before the rule existed (written into the catalog here) adds no one:
+    the reference reserves `kw_` keys, and an ad call's `kw_…` is never a segment signal."""
+    from sqlalchemy import update
+
+    from segpixel.catalog.tables import CatalogVersion, Segment
+
+    plain = shop.segment("Plain", querystring_mapping={"param": "kwx", "value_type": "none"})
+    old = shop.segment("Old", querystring_mapping={"param": "kwy", "value_type": "none"})
+    kv = shop.segment("OldKV", querystring_mapping_key_value={"qs_key": "kwz"})
+    with px.catalog.session() as session:
+        session.execute(
+            update(Segment)
+            .where(Segment.id == old["id"])
+            .values(querystring_mapping={**old["querystring_mapping"], "param": "kw_y"})
+        )
+        session.execute(
+            update(Segment)
+            .where(Segment.id == kv["id"])
+            .values(querystring_mapping_key_value={"qs_key": "KW_z", "qs_value": None})
+        )  # a bulk UPDATE moves no version by itself: move it, as any catalog write does
+        session.execute(update(CatalogVersion).values(version=CatalogVersion.version + 1))
+    px.sync()
+    assert set(added(px, shop, "kwx=1&kw_y=1&KW_Z=1&kw_x=1")) == {plain["id"]}
+
+
 def test_forty_key_values_of_at_most_sixty_characters_are_read(px: Pixel, shop: Shop) -> None:
     late = shop.segment("Late", querystring_mapping={"param": "late", "value_type": "none"})
     long = shop.segment("Long", querystring_mapping={"param": "long", "value_type": "none"})

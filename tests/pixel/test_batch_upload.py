@@ -116,7 +116,7 @@ def test_a_mixed_file_applies_good_lines_and_lists_the_rejected_ones(
     assert (job["lines_read"], job["users_updated"], job["rejected_lines"]) == (8, 2, 5)
     assert job["rejected"] == [
         {"line": 2, "reason": "expected UID,SEG[:EXPIRE_MINUTES[:VALUE]];SEG... (no comma)"},
-        {"line": 3, "reason": f"user id must be a number from 1 to {2**64 - 1} (got 'abc')"},
+        {"line": 3, "reason": f"user id must be a number from 1 to {2**63 - 1} (got 'abc')"},
         {"line": 4, "reason": f"segment '{sid}': expire minutes must be -1 (remove), 0 (the "
                               "segment's own) or 1 to 259200 (got '99999999')"},
         {"line": 6, "reason": "unknown segment '999999'"},

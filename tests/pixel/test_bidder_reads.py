@@ -110,7 +110,12 @@ def test_evaluate_says_whether_and_why(px: Pixel, shop: Shop) -> None:
 @pytest.mark.parametrize(
     ("body", "field", "fragment"),
     [
-        pytest.param({"user_id": "abc", "profile": {}}, "user_id", "must be a user id", id="uid"),
+        pytest.param(
+            {"user_id": "abc", "profile": {}},
+            "user_id",
+            "must be a number from 1 to 9223372036854775807",
+            id="uid",
+        ),
         pytest.param({"user_id": "1"}, "profile", "or line_item_id is required", id="neither"),
         pytest.param(
             {"user_id": "1", "profile": {"segment_targets": [{"id": 1, "action": "maybe"}]}},

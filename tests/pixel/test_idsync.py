@@ -1,7 +1,9 @@
-"""ID sync endpoints (SPEC §4.4): `/getuid`, `/setuid`, `/mapuid`, over real HTTP on both stores."""
+"""ID sync endpoints (SPEC §4.4): `/getuid`, `/getuidj`, `/getuidp`, `/setuid`, `/mapuid`, over
+real HTTP on both stores — with the reference's own documented examples where it gives them."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import quote
 
@@ -68,6 +70,104 @@ def test_getuid_refuses_unknown_hosts_and_other_schemes(px: Pixel) -> None:
         assert "getuid" in warning_of(response), url
 
 
+def test_getuid_the_references_examples(px: Pixel) -> None:
+    """The reference's getUID page: `$UID` replaced, and a URL without a macro gets the id
+    appended to its end."""
+    adserver = host()
+    px.member(redirect_domains=[adserver])
+    px.sync()
+    browser = px.browser()
+    browser.seg("")
+    uid = browser.uid
+
+    # "https://ib.adnxs.com/getuid?https://ad.adserver.com/pixel?adnxs_uid=$UID&geo=35&referrer=…"
+    response = browser.get(
+        f"/getuid?https://{adserver}/pixel?adnxs_uid=$UID&geo=35&referrer=https://www.website.com"
+    )
+    assert response.status_code == 302
+    assert response.headers["location"] == (
+        f"https://{adserver}/pixel?adnxs_uid={uid}&geo=35&referrer=https://www.website.com"
+    )
+    # "…/getuid?https://ad.adserver.com/pixel?id=234123&adnxs_uid=$UID"
+    response = browser.get(f"/getuid?https://{adserver}/pixel?id=234123&adnxs_uid=$UID")
+    assert response.headers["location"] == f"https://{adserver}/pixel?id=234123&adnxs_uid={uid}"
+    # no macro: "inserts the user ID … by appending it to the end of the URL"
+    response = browser.get(f"/getuid?https://{adserver}/pixel?id=234123&adnxs_uid=")
+    assert response.headers["location"] == f"https://{adserver}/pixel?id=234123&adnxs_uid={uid}"
+    encoded = quote(f"https://{adserver}/match/", safe="")
+    assert (
+        browser.get(f"/getuid?{encoded}").headers["location"] == f"https://{adserver}/match/{uid}"
+    )
+    # a new browser: 0, appended likewise
+    response = px.browser().get(f"/getuid?https://{adserver}/pixel?u=")
+    assert response.headers["location"] == f"https://{adserver}/pixel?u=0"
+
+
+# -- /getuidj and /getuidp ------------------------------------------------------------------------
+
+
+def test_getuidj_answers_json_with_cors_only_for_allowed_origins(px: Pixel) -> None:
+    allowed, partner = host(), host()
+    m = px.member(redirect_domains=[allowed])
+    px.usersync(m["id"], f"https://{partner}/s?u=$UID", "partner")
+    px.sync()
+    browser = px.browser()
+    browser.seg("")
+    uid = browser.uid
+
+    for origin in (f"https://{allowed}", f"https://{partner}", f"http://{allowed}:8443"):
+        response = browser.get("/getuidj", headers={"Origin": origin})
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"uid": uid}  # a string: JS numbers hold 53 bits, ids 63
+        assert response.headers["access-control-allow-origin"] == origin
+        assert response.headers["access-control-allow-credentials"] == "true"
+        assert "Origin" in response.headers["vary"]
+        assert "no-store" in response.headers["cache-control"]
+
+    for origin in (f"https://{host()}", f"https://{allowed}.{host()}", "null", "file://x"):
+        response = browser.get("/getuidj", headers={"Origin": origin})
+        assert response.status_code == 200  # the answer comes, but no browser lets it be read
+        assert "access-control-allow-origin" not in response.headers, origin
+        assert "access-control-allow-credentials" not in response.headers, origin
+    assert "access-control-allow-origin" not in browser.get("/getuidj").headers
+
+    assert px.browser().get("/getuidj").json() == {"uid": "0"}  # no cookie
+    browser.get("/optout")
+    assert browser.get("/getuidj", headers={"Origin": f"https://{allowed}"}).json() == {"uid": "0"}
+
+
+def test_getuidp_wraps_the_uid_for_allowed_pages_only(px: Pixel) -> None:
+    allowed = host()
+    px.member(redirect_domains=[allowed])
+    px.sync()
+    browser = px.browser()
+    browser.seg("")
+    uid = browser.uid
+    page = {"Referer": f"https://{allowed}/article/1"}
+
+    # "https://ib.adnxs.com/getuidp?callback=ABC" → "ABC({"uid":…})"
+    response = browser.get("/getuidp?callback=ABC", headers=page)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/javascript")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.text == f'/**/ABC({{"uid":"{uid}"}});'
+    assert browser.get("/getuidp?callback=$cb_2", headers=page).text.startswith("/**/$cb_2(")
+
+    # another site's page may load the script, but learns nothing of this browser
+    other = browser.get("/getuidp?callback=ABC", headers={"Referer": f"https://{host()}/"})
+    assert other.text == '/**/ABC({"uid":"0"});'
+    assert "not allowed" in warning_of(other)
+    assert browser.get("/getuidp?callback=ABC").text == '/**/ABC({"uid":"0"});'  # no Referer
+
+    for bad in ("alert(1)//", "a.b", "1abc", "", "x" * 65, "%3Cscript%3E"):
+        response = browser.get(f"/getuidp?callback={bad}", headers=page)
+        assert response.status_code == 200, bad
+        assert response.content == b"", bad  # a script that does nothing
+        assert "callback" in warning_of(response), bad
+        assert not re.search(r"[<>()]", response.text)
+
+
 # -- /setuid --------------------------------------------------------------------------------------
 
 
@@ -84,6 +184,16 @@ def test_setuid_remembers_the_partners_id(px: Pixel, acme) -> None:
     browser.get("/setuid?partner=tradedesk&uid=TD-456")  # replaced
     browser.get("/setuid?partner=other.dsp&uid=O-1")
     assert px.read_store(browser.uid).partner_uids == {"tradedesk": "TD-456", "other.dsp": "O-1"}
+
+
+def test_setuid_takes_the_references_entity_and_code(px: Pixel) -> None:
+    browser = px.browser()
+    response = browser.get("/setuid?entity=tradedesk&code=TD-9")
+    assert_gif(response)
+    assert not warning_of(response)
+    assert px.read_store(browser.uid).partner_uids == {"tradedesk": "TD-9"}
+    browser.get("/setuid?entity=a%20b&code=1")
+    assert "setuid" in warning_of(browser.get("/setuid?entity=a%20b&code=1"))
 
 
 def test_setuid_for_a_new_browser_sets_the_cookie(px: Pixel) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.pixel.conftest import DAY, TC_STRINGS, Pixel, assert_gif, chained
 from tests.pixel.test_chained import script_urls
@@ -172,6 +172,36 @@ def test_macros_are_filled_url_encoded(px: Pixel) -> None:
         .replace("${GDPR}", "")
         .replace("${GDPR_CONSENT}", "")
     )
+
+
+def test_the_references_macro_names_receive_the_consent_signals(px: Pixel) -> None:
+    """A usersync URL written for the reference: `$UID`, `${GDPR_APPLIES}`,
+    `${GDPR_CONSENT_STRING}` and `${CACHEBUSTER}` (random on every fire)."""
+    m = px.member()
+    sid = px.segment(m["id"], max_usersync_pixels=1)["id"]
+    partner = f"mac-{secrets.token_hex(3)}.example"
+    template = (
+        f"https://{partner}/s?uid=$UID&gdpr=${{GDPR_APPLIES}}"
+        "&consent=${GDPR_CONSENT_STRING}&cb=${CACHEBUSTER}"
+    )
+    px.usersync(m["id"], template, "reference macros")
+    px.sync()
+    tc = TC_STRINGS["p1_vendor755_consent"]
+
+    busters = set()
+    for _ in range(2):
+        browser = px.browser()
+        response = browser.seg(f"add={sid}&gdpr=1&gdpr_consent={tc}")
+        assert response.status_code == 302
+        location = response.headers["location"]
+        query = parse_qs(urlsplit(location).query)
+        assert query["uid"] == [browser.uid]
+        assert query["gdpr"] == ["1"]
+        assert query["consent"] == [tc]
+        assert query["cb"][0].isdigit()
+        busters.add(query["cb"][0])
+        assert "$" not in location
+    assert len(busters) == 2
 
 
 def test_never_for_non_consented_or_opted_out_users(px: Pixel) -> None:

@@ -15,6 +15,7 @@ from segpixel.domain.members import (
     member_errors,
     normalize_redirect_domains,
 )
+from segpixel.domain.pixel_plan import Macros
 from segpixel.domain.usersync import USERSYNC_MACROS, UsersyncDraft, usersync_errors
 
 
@@ -207,5 +208,15 @@ def test_usersync_rules(changes: dict[str, Any], field: str | None, fragment: st
     single(usersync_errors(replace(PARTNER, **changes)), field, fragment)
 
 
-def test_usersync_macros_are_the_three_of_the_spec() -> None:
-    assert USERSYNC_MACROS == ("${UID}", "${GDPR}", "${GDPR_CONSENT}")
+def test_every_usersync_macro_is_filled() -> None:
+    """Ours and the reference's spellings (SPEC §3.5): none reaches a partner unfilled."""
+    macros = Macros("77", "1", "CPx", "4242")
+    assert {name: macros.fill(f"https://s.example/?m={name}") for name in USERSYNC_MACROS} == {
+        "${UID}": "https://s.example/?m=77",
+        "$UID": "https://s.example/?m=77",
+        "${GDPR}": "https://s.example/?m=1",
+        "${GDPR_APPLIES}": "https://s.example/?m=1",
+        "${GDPR_CONSENT}": "https://s.example/?m=CPx",
+        "${GDPR_CONSENT_STRING}": "https://s.example/?m=CPx",
+        "${CACHEBUSTER}": "https://s.example/?m=4242",
+    }

@@ -456,6 +456,6 @@ def test_grammar_and_plan_never_raise(raw: bytes, now: int) -> None:
     plan = plan_items(c, CATALOG, now)
     assert len(plan.outcomes) == len(c.items) + len(c.overflow)
     partners = usersync_candidates(plan, CATALOG, {}, now)
-    chain = plan_chain(c, plan, CATALOG, partners, Macros("1", c.gdpr or "", ""), None)
+    chain = plan_chain(c, plan, CATALOG, partners, Macros("1", c.gdpr or "", "", "7"), None)
     if not c.javascript:
         assert sum(1 for x in chain if x.fired) <= 1

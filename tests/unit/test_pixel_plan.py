@@ -65,7 +65,7 @@ VIEW = CatalogView(
     members=MEMBERS,
     usersyncs=SYNCS,
 )
-MACROS = Macros("4242", "1", "CPabc.IGM")
+MACROS = Macros("4242", "1", "CPabc.IGM", "99")
 
 
 def call(query: str) -> PixelCall:
@@ -621,41 +621,56 @@ def test_privacy_block_leaves_an_allowed_redir() -> None:
     ("template", "macros", "expected"),
     [
         pytest.param(
-            "https://s.example/a", Macros("1", "1", "x"), "https://s.example/a", id="no-macros"
+            "https://s.example/a",
+            Macros("1", "1", "x", "99"),
+            "https://s.example/a",
+            id="no-macros",
         ),
         pytest.param(
             "https://s.example/?u=${UID}&g=${GDPR}&c=${GDPR_CONSENT}",
-            Macros("123", "1", "CPab-_.IG"),
+            Macros("123", "1", "CPab-_.IG", "99"),
             "https://s.example/?u=123&g=1&c=CPab-_.IG",
             id="all",
         ),
         pytest.param(
             "https://s.example/?c=${GDPR_CONSENT}&c2=${GDPR_CONSENT}",
-            Macros("1", "0", "a b&c=d/e+f?#"),
+            Macros("1", "0", "a b&c=d/e+f?#", "99"),
             "https://s.example/?c=a%20b%26c%3Dd%2Fe%2Bf%3F%23&c2=a%20b%26c%3Dd%2Fe%2Bf%3F%23",
             id="url-encoded-twice",
         ),
         pytest.param(
             "https://s.example/?g=${GDPR}",
-            Macros("1", "", ""),
+            Macros("1", "", "", "99"),
             "https://s.example/?g=",
             id="empty",
         ),
         pytest.param(
             "https://s.example/?u=${UID}",
-            Macros("${GDPR}", "1", ""),
+            Macros("${GDPR}", "1", "", "99"),
             "https://s.example/?u=%24%7BGDPR%7D",
             id="value-with-macro-syntax-not-expanded",
         ),
         pytest.param(
             "https://s.example/?c=${GDPR_CONSENT}",
-            Macros("1", "1", "\u00e9"),
+            Macros("1", "1", "\u00e9", "99"),
             "https://s.example/?c=%C3%A9",
             id="utf8",
         ),
         pytest.param(
+            "https://s.example/?u=$UID&g=${GDPR_APPLIES}&c=${GDPR_CONSENT_STRING}&cb=${CACHEBUSTER}",
+            Macros("123", "1", "CPab", "4711"),
+            "https://s.example/?u=123&g=1&c=CPab&cb=4711",
+            id="the-reference-spellings",
+        ),
+        pytest.param(
+            "https://s.example/?a=${UID}&b=$UID&c=${GDPR_CONSENT}&d=${GDPR_CONSENT_STRING}",
+            Macros("5", "1", "C", "9"),
+            "https://s.example/?a=5&b=5&c=C&d=C",
+            id="both-spellings-in-one-url",
+        ),
+        pytest.param(
             "https://s.example/?u=${uid}",
-            Macros("1", "1", ""),
+            Macros("1", "1", "", "99"),
             "https://s.example/?u=${uid}",
             id="case-sensitive",
         ),
@@ -666,7 +681,7 @@ def test_macros(template: str, macros: Macros, expected: str) -> None:
 
 
 def test_usersync_urls_are_filled_url_encoded() -> None:
-    links = chain("add=11&t=1", macros=Macros("77", "1", "CP a&b"))
+    links = chain("add=11&t=1", macros=Macros("77", "1", "CP a&b", "99"))
     urls = {c.usersync_id: c.url for c in links if c.kind == "usersync"}
     assert urls[103] == "https://s103.example/i?u=77&g=1"
     pb = [c.url for c in links if c.kind == "piggyback"]

@@ -17,6 +17,7 @@ from segpixel.catalog.repo import Repo
 from segpixel.catalog.users import TokenStore
 from segpixel.domain.access import Principal
 from segpixel.domain.paging import Page, parse_page
+from segpixel.domain.user_ids import USER_ID_MAX, USER_ID_MIN
 from segpixel.errors import BadRequest, Unauthenticated
 from segpixel.settings import Settings
 
@@ -100,3 +101,9 @@ IdsParam = Annotated[str | None, Query(description="One id or a comma-separated 
 
 def page_for(raw: tuple[str | None, str | None, str | None], repo_type: type[Repo]) -> Page:  # type: ignore[type-arg]
     return parse_page(*raw, sortable=repo_type.sortable)
+
+
+# A visitor's id (the uuid2 cookie's number) in a query: the one range of domain.user_ids.
+UserIdParam = Annotated[
+    int, Query(ge=USER_ID_MIN, le=USER_ID_MAX, description="The user id (uuid2 cookie)")
+]

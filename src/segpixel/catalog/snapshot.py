@@ -18,6 +18,7 @@ from segpixel.catalog.ads_snapshot import load_ads
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.notify import CatalogListener, is_postgres
 from segpixel.catalog.tables import CatalogVersion, Member, Segment, UsersyncPixel
+from segpixel.closing import cancel_within
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView, UsersyncView
 from segpixel.domain.segments import Piggyback, effective_expire_minutes
 from segpixel.metrics import Registry
@@ -122,9 +123,7 @@ class SnapshotHolder:
             self._tasks.append(asyncio.create_task(self.listener.run(), name="catalog-listener"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_within("catalog watcher", self._tasks)
         self._tasks = []
 
     async def refresh(self) -> bool:

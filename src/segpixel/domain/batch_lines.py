@@ -23,9 +23,9 @@ from segpixel.domain.access import Principal
 from segpixel.domain.catalog_view import CatalogView, SegmentView
 from segpixel.domain.limits import MAX_EXPIRE_MINUTES, VALUE_MAX, VALUE_MIN
 from segpixel.domain.profile import Add, Mutation
+from segpixel.domain.user_ids import USER_ID_RULE, parse_user_id
 
 REMOVE = -1
-_U64_MAX = 2**64 - 1
 _SHOWN = 40  # characters of a bad item quoted in a reason
 
 
@@ -59,14 +59,13 @@ def parse_line(text: str) -> BatchLine:
     if not comma:
         raise LineRejected("expected UID,SEG[:EXPIRE_MINUTES[:VALUE]];SEG... (no comma)")
     uid_text = uid_text.strip()
-    if not (uid_text.isascii() and uid_text.isdigit()) or not 1 <= int(uid_text) <= _U64_MAX:
-        raise LineRejected(
-            f"user id must be a number from 1 to {_U64_MAX} (got {_quote(uid_text)})"
-        )
+    user_id = parse_user_id(uid_text)
+    if user_id is None:
+        raise LineRejected(f"user id {USER_ID_RULE} (got {_quote(uid_text)})")
     items = tuple(_item(part.strip()) for part in rest.split(";") if part.strip())
     if not items:
         raise LineRejected("no segment after the user id")
-    return BatchLine(int(uid_text), items)
+    return BatchLine(user_id, items)
 
 
 def _item(text: str) -> LineItem:

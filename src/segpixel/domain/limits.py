@@ -10,6 +10,7 @@ VALUE_MAX = 2_147_483_647
 MAX_ITEMS_PER_PIXEL_CALL = 100
 MAX_AD_CALL_KEY_VALUES = 40
 MAX_AD_CALL_KEY_VALUE_LEN = 60
+RESERVED_KEY_PREFIX = "kw_"  # ad-call keys the reference reserves: they add no one (SPEC §5.1)
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 100
 MAX_USERSYNC_PIXELS = 100  # our own sanity cap: more partner pixels than this would stall a page

@@ -8,19 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_USER_ID = 2**63 - 1
+from segpixel.domain.user_ids import parse_user_id
 
-
-def parse_user_id(value: Any) -> int | None:
-    """Our user id (the `uuid2` cookie's number) from a JSON number or a decimal string."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value <= MAX_USER_ID else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-        return number if 0 < number <= MAX_USER_ID else None
-    return None
+__all__ = ["bid_request_user_id", "parse_user_id", "with_user_data"]
 
 
 def bid_request_user_id(request: dict[str, Any]) -> int | None:

@@ -6,6 +6,7 @@ The edge handler turns the plan into a store mutation and an HTTP response.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -169,20 +170,36 @@ class Chained:
     usersync_id: int | None = None
 
 
+# Ours and the reference's spellings (SPEC §3.5): `$UID` has no braces in the reference's docs.
+_MACRO = re.compile(
+    r"\$\{(UID|GDPR|GDPR_APPLIES|GDPR_CONSENT|GDPR_CONSENT_STRING|CACHEBUSTER)\}|\$UID"
+)
+
+
 @dataclass(slots=True)
 class Macros:
     uid: str
     gdpr: str
     gdpr_consent: str
+    cachebuster: str  # random per fire, so a partner's pixel is never served from a cache
 
     def fill(self, url: str) -> str:
-        if "${" not in url:
+        """Every macro replaced once, URL-encoded (a value that looks like a macro stays text)."""
+        if "$" not in url:
             return url
-        return (
-            url.replace("${UID}", quote(self.uid, safe=""))
-            .replace("${GDPR}", quote(self.gdpr, safe=""))
-            .replace("${GDPR_CONSENT}", quote(self.gdpr_consent, safe=""))
-        )
+        return _MACRO.sub(self._value, url)
+
+    def _value(self, match: re.Match[str]) -> str:
+        name = match.group(1) or "UID"
+        if name == "UID":
+            value = self.uid
+        elif name in ("GDPR", "GDPR_APPLIES"):
+            value = self.gdpr
+        elif name == "CACHEBUSTER":
+            value = self.cachebuster
+        else:
+            value = self.gdpr_consent
+        return quote(value, safe="")
 
 
 def usersync_candidates(

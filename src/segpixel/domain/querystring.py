@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from segpixel.domain.limits import RESERVED_KEY_PREFIX
 from segpixel.domain.pixel import parse_value
 from segpixel.domain.segments import KeyValueMapping, QueryStringMapping
 
@@ -101,6 +102,8 @@ def match_querystring(
     hits: dict[int, QsHit] = {}
     warnings: list[str] = []
     for key, value in key_values:
+        if key.startswith(RESERVED_KEY_PREFIX):  # the reference's keywords never add anyone
+            continue
         mapping = qs_params.get((member_id, key))
         if mapping is not None and mapping.in_scope(*placement):
             hit = _qs_hit(mapping, key, value, warnings)

@@ -18,6 +18,7 @@ from segpixel.domain.limits import (
     MAX_AD_CALL_KEY_VALUE_LEN,
     MAX_EXPIRE_MINUTES,
     MAX_USERSYNC_PIXELS,
+    RESERVED_KEY_PREFIX,
 )
 
 PIXEL_TYPES = ("img", "js")
@@ -199,6 +200,14 @@ def _key_errors(field: str, key: str) -> list[FieldError]:
         ]
     if any(ch in "&=#?" or ch.isspace() for ch in key):
         return [field_error(field, f"must not contain spaces or any of & = # ? (got {key!r})")]
+    if key.lower().startswith(RESERVED_KEY_PREFIX):
+        return [
+            field_error(
+                field,
+                f"must not start with {RESERVED_KEY_PREFIX!r}: the reference reserves those keys "
+                f"and they never add anyone (got {key!r})",
+            )
+        ]
     return []
 
 

@@ -8,7 +8,16 @@ from segpixel.domain.errors import FieldError, field_error
 from segpixel.domain.fields import check_absolute_url, check_int_range, check_name, check_state
 from segpixel.domain.limits import PRIORITY_MAX, PRIORITY_MIN
 
-USERSYNC_MACROS = ("${UID}", "${GDPR}", "${GDPR_CONSENT}")
+# Ours, then the reference's spellings of the same values (pixel_plan.Macros fills them all).
+USERSYNC_MACROS = (
+    "${UID}",
+    "${GDPR}",
+    "${GDPR_CONSENT}",
+    "$UID",
+    "${GDPR_APPLIES}",
+    "${GDPR_CONSENT_STRING}",
+    "${CACHEBUSTER}",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +42,11 @@ def usersync_errors(draft: UsersyncDraft) -> list[FieldError]:
             field_error("pixel_type", f"must be 'img' or 'js' (got {draft.pixel_type!r})")
         )
     return errors
+
+
+def with_uid(url: str, uid: str) -> str:
+    """`/getuid`'s target: `$UID` and `${UID}` replaced by the id, or — when the URL has
+    neither — the id appended to its end, as the reference does."""
+    if "$UID" in url or "${UID}" in url:
+        return url.replace("${UID}", uid).replace("$UID", uid)
+    return url + uid

@@ -17,7 +17,13 @@ from segpixel.edge.privacy import OptInHandler, OptOutHandler
 from segpixel.edge.runtime import EdgeRuntime
 from segpixel.edge.seg import SegHandler
 from segpixel.edge.status import CookieHandler, HealthHandler, MetricsHandler
-from segpixel.edge.sync import GetUidHandler, MapUidHandler, SetUidHandler
+from segpixel.edge.sync import (
+    GetUidHandler,
+    GetUidJsonHandler,
+    GetUidJsonpHandler,
+    MapUidHandler,
+    SetUidHandler,
+)
 
 log = logging.getLogger("segpixel.edge")
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -29,6 +35,8 @@ def hot_paths(runtime: EdgeRuntime) -> dict[str, Handler]:
         "/optout": OptOutHandler(runtime),
         "/optin": OptInHandler(runtime),
         "/getuid": GetUidHandler(runtime),
+        "/getuidj": GetUidJsonHandler(runtime),
+        "/getuidp": GetUidJsonpHandler(runtime),
         "/setuid": SetUidHandler(runtime),
         "/mapuid": MapUidHandler(runtime),
         "/ttj": TtjHandler(runtime),

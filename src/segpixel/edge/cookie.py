@@ -11,10 +11,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from segpixel.domain.user_ids import USER_ID_MAX, parse_user_id
+
 OPTED_OUT = -1
 MAX_AGE = 180 * 24 * 3600
 OPT_OUT_MAX_AGE = 5 * 365 * 24 * 3600
-MAX_UID = 2**63 - 1
+MAX_UID = USER_ID_MAX
 
 
 @dataclass(slots=True)
@@ -32,11 +34,7 @@ def new_user_id() -> int:
 
 
 def parse_uid(text: str) -> int | None:
-    if text.isdigit() and text.isascii() and len(text) <= 19:
-        value = int(text)
-        if 0 < value <= MAX_UID:
-            return value
-    return None
+    return parse_user_id(text)
 
 
 def read_identity(cookie_header: bytes | None, name: bytes) -> Identity:

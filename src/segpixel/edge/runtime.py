@@ -21,6 +21,7 @@ import orjson
 
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.snapshot import SnapshotHolder
+from segpixel.closing import Deadline, cancel_within, close_within, in_daemon_thread
 from segpixel.domain.profile import Profile
 from segpixel.edge.cookie import CookiePolicy, IdFactory, new_user_id
 from segpixel.errors import StoreUnavailable
@@ -40,6 +41,7 @@ GC_YOUNG_THRESHOLD = 10_000
 RECLAIM_INTERVAL = 60.0
 RECLAIM_BATCH = 10_000
 PRECOUNT_INTERVAL = 600.0  # a closed month is counted ahead within ten minutes of its end
+STEP_MIN = 0.2  # a close still gets this long when the budget is spent (its sockets drop after)
 PRECOUNT_FIRST = 60.0  # after start, at a random moment up to this: workers spread out
 
 
@@ -158,16 +160,19 @@ class EdgeRuntime:
         self.started = True
 
     async def stop(self) -> None:
+        """Stop within SEGPIXEL_STOP_TIMEOUT_S whatever the stores do (a stalled Redis socket,
+        an unreachable PostgreSQL): each step gets what is left of the budget, a step that
+        overruns is abandoned and logged, and the next one still runs (briefly, past the budget).
+        """
+        deadline = Deadline(self.settings.stop_timeout_s)
         for stopper in self.stoppers:
-            await stopper()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.writer.stop()
-        await self.snapshot.stop()
-        await self.store.close()
-        await self.stats.close()
-        self.catalog.dispose()
+            await close_within("background jobs", stopper, deadline.left())
+        await cancel_within("worker tasks", self._tasks, deadline.left())
+        await close_within("write queue", self.writer.stop, deadline.left())
+        await close_within("catalog watcher", self.snapshot.stop, deadline.left())
+        await close_within("profile store", self.store.close, max(deadline.left(), STEP_MIN))
+        await close_within("load stats", self.stats.close, max(deadline.left(), STEP_MIN))
+        await in_daemon_thread("catalog", self.catalog.dispose, max(deadline.left(), STEP_MIN))
 
     async def read_profile(self, user_id: int) -> Profile | None:
         """The user's profile, or None when the store cannot answer in time."""

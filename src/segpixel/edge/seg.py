@@ -6,6 +6,7 @@ of a pixel; what was skipped and why goes to `X-Segpixel-Warning`, metrics, and 
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -98,6 +99,7 @@ class SegHandler:
                 str(visitor.user_id if visitor.block is None else 0),
                 call.gdpr or "",
                 call.gdpr_consent or "",
+                str(random.getrandbits(32)),
             )
             chain = plan_chain(call, items, view, partners, macros, visitor.block)
             warnings += [

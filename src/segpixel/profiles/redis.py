@@ -44,6 +44,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
+from segpixel.closing import cancel_within, close_within, drop_redis_sockets
 from segpixel.domain.profile import (
     RECENT_ADDS_KEPT,
     Membership,
@@ -327,12 +328,15 @@ class RedisProfileStore:
 
     async def close(self) -> None:
         if self._folds is not None:
-            self._folds.cancel()
-            await asyncio.gather(self._folds, return_exceptions=True)
+            await cancel_within("profile store", [self._folds])
             self._folds = None
         if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+            client, self._client = self._client, None
+            await close_within(
+                f"profile store {self._where()}",
+                client.aclose,
+                force=lambda: drop_redis_sockets(client),
+            )
 
     async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
         """The whole batch in one script call: one command to pack, one reply to parse."""

@@ -30,7 +30,6 @@ key (`{prefix}{uid in base 62}`), so one slot, as on a single Redis. What change
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -38,6 +37,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
+from segpixel.closing import close_within, drop_redis_sockets
 from segpixel.domain.profile import Mutation
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import BatchToken
@@ -234,8 +234,11 @@ class RedisClusterProfileStore(RedisProfileStore):
 
     async def _refresh(self, client: RedisCluster) -> None:
         """Forget the slot map and connections: the next call asks the cluster again."""
-        with contextlib.suppress(*_ERRORS):
-            await client.aclose()
+        await close_within(
+            f"profile store {self._where()} (slot map refresh)",
+            client.aclose,
+            force=lambda: drop_redis_sockets(client),
+        )
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
         """As for a single Redis; the cluster client has an error class of its own too."""

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from segpixel.closing import cancel_within
 from segpixel.domain.profile import Mutation
 from segpixel.errors import StoreUnavailable
 from segpixel.metrics import LATENCY_BUCKETS, SIZE_BUCKETS, Registry
@@ -191,9 +192,7 @@ class GroupCommitWriter:
         """Store what is waiting, then stop; a journal that still holds writes stays on disk."""
         while self._pending:
             await self._flush()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_within("group commit", self._tasks)
         for replay in self._replays:
             replay.journal.close(remove=replay.pending == 0)
         self._replays = []

@@ -32,6 +32,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisClusterException, RedisError
 
+from segpixel.closing import close_within, drop_redis_sockets
 from segpixel.domain.loads import (
     ALL_SOURCES,
     DAY_SECONDS,
@@ -247,8 +248,11 @@ class RedisLoadStats:
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+            client, self._client = self._client, None
+            where = self.url.rpartition("@")[2]
+            await close_within(
+                f"load stats {where}", client.aclose, force=lambda: drop_redis_sockets(client)
+            )
 
     async def facts(
         self,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 
 from segpixel.api.bidder_auth import BidderCallerDep as CallerDep
-from segpixel.api.deps import Caller, IdParam
+from segpixel.api.deps import Caller, IdParam, UserIdParam
 from segpixel.api.envelope import ok
 from segpixel.api.owners import resolve_member
 from segpixel.api.profile_cache import ProfileCache, profile_cache
@@ -20,15 +20,15 @@ from segpixel.api.schemas import EvaluateBody
 from segpixel.catalog.line_items import LineItemRepo
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView
 from segpixel.domain.errors import ValidationFailed, field_error, raise_if_any
-from segpixel.domain.openrtb import bid_request_user_id, parse_user_id, with_user_data
+from segpixel.domain.openrtb import bid_request_user_id, with_user_data
 from segpixel.domain.profile import Membership, Profile
 from segpixel.domain.targeting import explain, user_state
 from segpixel.domain.targeting_rules import parse_targeting, segment_refs
+from segpixel.domain.user_ids import USER_ID_RULE, parse_user_id
 from segpixel.errors import Forbidden, NotFound, StoreUnavailable
 
 router = APIRouter(tags=["bidder"])
 ProfilesDep = Annotated[ProfileCache, Depends(profile_cache)]
-UidParam = Annotated[int, Query(ge=1, le=2**63 - 1, description="The user id (uuid2 cookie)")]
 
 
 def _view(caller: Caller) -> CatalogView:
@@ -69,7 +69,7 @@ def _iso(epoch: float) -> str:
 
 @router.get("/user/segments", summary="A user's active segments of one member")
 async def user_segments(
-    caller: CallerDep, profiles: ProfilesDep, id: UidParam, member_id: IdParam = None
+    caller: CallerDep, profiles: ProfilesDep, id: UserIdParam, member_id: IdParam = None
 ) -> dict[str, Any]:
     view = _view(caller)
     member = _member(caller, member_id, view)
@@ -97,13 +97,7 @@ async def evaluate_targeting(
     view = _view(caller)
     user_id = parse_user_id(body.user_id)
     if user_id is None:
-        raise ValidationFailed(
-            [
-                field_error(
-                    "user_id", f"must be a user id from 1 to {2**63 - 1} (got {body.user_id!r})"
-                )
-            ]
-        )
+        raise ValidationFailed([field_error("user_id", f"{USER_ID_RULE} (got {body.user_id!r})")])
     if (body.profile is None) == (body.line_item_id is None):
         raise ValidationFailed(
             [field_error("profile", "or line_item_id is required (one of them)")]

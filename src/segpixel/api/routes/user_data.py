@@ -8,11 +8,11 @@ segments from it (another member's data is not its to delete).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from segpixel.api.deps import CallerDep
+from segpixel.api.deps import CallerDep, UserIdParam
 from segpixel.api.envelope import ok
 from segpixel.domain.profile import Mutation
 from segpixel.errors import Forbidden, StoreUnavailable
@@ -21,9 +21,7 @@ router = APIRouter(tags=["user-data"])
 
 
 @router.delete("/user-data", summary="Erase a browser's segment data (admin: all of it)")
-async def delete_user_data(
-    caller: CallerDep, id: Annotated[int, Query(ge=1, le=2**63 - 1, description="The uuid2 id")]
-) -> dict[str, Any]:
+async def delete_user_data(caller: CallerDep, id: UserIdParam) -> dict[str, Any]:
     runtime = caller.state.runtime
     if runtime is None:
         raise StoreUnavailable("this server has no profile store")

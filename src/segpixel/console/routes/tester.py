@@ -21,6 +21,7 @@ from segpixel.console import data
 from segpixel.console.deps import ConsoleUser, UserDep
 from segpixel.console.render import page
 from segpixel.console.urls import advertiser_url
+from segpixel.domain.user_ids import parse_user_id
 
 router = APIRouter()
 
@@ -60,7 +61,7 @@ async def browser_segments(request: Request, user: UserDep, advertiser_id: int) 
     if runtime is None:
         return JSONResponse({"error": "this server does not serve pixels"}, status_code=503)
     raw = request.cookies.get(user.state.settings.cookie_name, "")
-    user_id = int(raw) if raw.isdigit() and 0 < len(raw) <= 19 and int(raw) < 2**63 else None
+    user_id = parse_user_id(raw)
     now = runtime.clock()
     found: list[dict[str, Any]] = []
     profile = await runtime.read_profile(user_id) if user_id else None
