@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sqlite3
 import threading
 import time
@@ -31,9 +32,10 @@ from tests.conftest import ServerProcess
 from tests.faults.conftest import Shot, accepted, status_counts, wait_for
 from tests.helpers import ApiClient
 from tests.support.pixel_shots import fire as fire_pixel
-from tests.support.processes import kill_tree
+from tests.support.processes import alive, descendants, kill_tree
 
 PIXELS = 3_000
+STOP_TIMEOUT_S = 10.0  # SEGPIXEL_STOP_TIMEOUT_S, its default
 THREADS = 8
 FIRST_UID = 5_000_000_000_000
 ENV = {
@@ -123,48 +125,99 @@ def make_segment(server: ServerProcess) -> int:
     return sid
 
 
+class Replaying:
+    """A server whose workers are replaying journaled pixels into SQLite right now."""
+
+    def __init__(self, data: Path, workers: int):
+        self.data, self.workers = data, workers
+        self.db = data / "profiles.db"
+        self.started = time.time()
+        self.server = ServerProcess(ENV, data, workers=workers)
+        try:
+            self._journal_then_replay()
+        except BaseException:
+            self.server.stop()
+            raise
+
+    def _journal_then_replay(self) -> None:
+        data = self.data
+        self.sid = make_segment(self.server)
+        self.checks = loads_of(self.db, self.sid, self.started)  # debug=1 calls add users too
+        with write_lock(self.db):
+            shots = fire_all(self.server.base_url, self.sid)
+            assert stored(self.db, self.sid) == (0, 0), "the store took writes through a lock"
+        print(f"\n{status_counts(shots)}")
+        self.acknowledged = [s for s in shots if s.status == 200]
+        assert len(self.acknowledged) == PIXELS, "every pixel is journaled and answered 200"
+        journaled = sorted(p.stat().st_size for p in (data / "journal").glob("*.journal"))
+        print(f"journals before the replay (bytes): {journaled}")
+        # The lock is gone: the workers' probes find the store back and replay.
+        wait_for(lambda: stored(self.db, self.sid)[0] >= PIXELS // 4, 60, "the replay", 0.002)
+
+    def interrupted(self, how: str) -> None:
+        at = stored(self.db, self.sid)
+        print(f"at the {how}: {at[0]} of {PIXELS} users stored, {at[1]} adds")
+        assert at[0] < PIXELS, f"the replay ended before the {how}: nothing was tested"
+        assert at[0] == at[1], f"an add was applied twice before the {how} already"
+
+    def restart_and_check(self) -> None:
+        """A new server finishes the replay: every acknowledged add exactly once."""
+        db, sid = self.db, self.sid
+        server = ServerProcess(ENV, self.data, workers=self.workers)
+        try:
+            wait_for(lambda: stored(db, sid)[0] == PIXELS, 60, "the adopted journals' adds")
+            expected = PIXELS + self.checks
+            wait_for(lambda: loads_of(db, sid, self.started) >= expected, 10, "the loads")
+            with contextlib.closing(sqlite3.connect(db)) as conn:
+                counts = dict(conn.execute(MEMBERS, (sid, FIRST_UID, FIRST_UID + PIXELS - 1)))
+            loads = loads_of(db, sid, self.started) - self.checks
+            twice = {uid: n for uid, n in counts.items() if n != 1}
+            print(
+                f"after the restart: {len(counts)} users, {len(twice)} added twice, {loads} loads"
+            )
+            assert not twice, f"{len(twice)} users were added twice, e.g. {list(twice.items())[:5]}"
+            assert loads == PIXELS, f"{loads} loads for {PIXELS} acknowledged adds"
+            wait_for(lambda: journals_drained(self.data / "journal"), 10, "empty journals")
+        finally:
+            server.stop()
+        assert sorted(counts) == sorted(s.uid for s in self.acknowledged)
+
+
 @pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
 def test_a_replay_killed_midway_stores_every_acknowledged_add_exactly_once(
     tmp_path: Path, workers: int
 ) -> None:
-    data = tmp_path / "segpixel"
-    db = data / "profiles.db"
-    started = time.time()
-    server = ServerProcess(ENV, data, workers=workers)
+    replaying = Replaying(tmp_path / "segpixel", workers)
     try:
-        sid = make_segment(server)
-        checks = loads_of(db, sid, started)  # the debug=1 calls above added users too
-        with write_lock(db):
-            shots = fire_all(server.base_url, sid)
-            assert stored(db, sid) == (0, 0), "the store took writes through a held lock"
-        print(f"\n{status_counts(shots)}")
-        acknowledged = [s for s in shots if s.status == 200]
-        assert len(acknowledged) == PIXELS, "every pixel is journaled and answered 200"
-        journaled = sorted(p.stat().st_size for p in (data / "journal").glob("*.journal"))
-        print(f"journals before the replay (bytes): {journaled}")
+        kill_tree(replaying.server.proc.pid)
+    finally:
+        replaying.server.stop()
+    replaying.interrupted("kill")
+    replaying.restart_and_check()
 
-        # The lock is gone: the workers' probes find the store back and replay. Kill mid-way.
-        wait_for(lambda: stored(db, sid)[0] >= PIXELS // 4, 60, "the replay to start", 0.002)
-        kill_tree(server.proc.pid)
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
+def test_a_replay_stopped_midway_exits_within_the_stop_timeout_on_granian(
+    tmp_path: Path, workers: int
+) -> None:
+    """SIGTERM while the workers replay: granian and its workers are gone within
+    SEGPIXEL_STOP_TIMEOUT_S (10 s); the journals keep what was not replayed yet."""
+    replaying = Replaying(tmp_path / "segpixel", workers)
+    server = replaying.server
+    tree = [server.proc.pid, *descendants(server.proc.pid)]
+    try:
+        sent = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        gone = wait_for(
+            lambda: not any(alive(pid) for pid in tree) and time.monotonic(),
+            STOP_TIMEOUT_S + 5,
+            "the server and its workers to exit",
+            0.01,
+        )
     finally:
         server.stop()
-    at_kill = stored(db, sid)
-    print(f"at the kill: {at_kill[0]} of {PIXELS} users stored, {at_kill[1]} adds")
-    assert at_kill[0] < PIXELS, "the replay ended before the kill: nothing was tested"
-    assert at_kill[0] == at_kill[1], "an add was applied twice before the kill already"
-
-    server = ServerProcess(ENV, data, workers=workers)
-    try:
-        wait_for(lambda: stored(db, sid)[0] == PIXELS, 60, "the adopted journals' adds")
-        wait_for(lambda: loads_of(db, sid, started) >= PIXELS + checks, 10, "the loads")
-        with contextlib.closing(sqlite3.connect(db)) as conn:
-            counts = dict(conn.execute(MEMBERS, (sid, FIRST_UID, FIRST_UID + PIXELS - 1)))
-        loads = loads_of(db, sid, started) - checks
-        twice = {uid: n for uid, n in counts.items() if n != 1}
-        print(f"after the restart: {len(counts)} users, {len(twice)} added twice; {loads} loads")
-        assert not twice, f"{len(twice)} users were added twice, e.g. {list(twice.items())[:5]}"
-        assert loads == PIXELS, f"{loads} loads for {PIXELS} acknowledged adds"
-        wait_for(lambda: journals_drained(data / "journal"), 10, "the journals to be emptied")
-    finally:
-        server.stop()
-    assert sorted(counts) == sorted(s.uid for s in acknowledged)
+    took = gone - sent
+    print(f"exited {took:.2f} s after SIGTERM (exit status {server.proc.returncode})")
+    assert took <= STOP_TIMEOUT_S, f"the stop took {took:.1f} s"
+    replaying.interrupted("stop")
+    replaying.restart_and_check()

@@ -35,14 +35,15 @@ def kill_tree(pid: int, timeout: float = 10.0) -> list[int]:
             os.kill(each, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     for each in tree:
-        while _alive(each):
+        while alive(each):
             if time.monotonic() > deadline:
                 raise AssertionError(f"process {each} outlived SIGKILL for {timeout} s")
             time.sleep(0.01)
     return tree
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Is the process running (not ended, not a zombie)?"""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:

@@ -96,6 +96,8 @@ class GroupCommitWriter:
         self._replays: list[_Replay] = []
         self._own: JournalFile | None = None
         self._own_error: str | None = None  # why this worker's journal could not be created
+        self._stopping = False  # stop() was called: replays end, the queue is flushed
+        self._stopped = False  # stop() has flushed the queue: nothing more is taken
         self._tasks: list[asyncio.Task[None]] = []
         self._m_batches = registry.counter(
             "segpixel_write_batches_total", "Batches written, by where"
@@ -189,9 +191,20 @@ class GroupCommitWriter:
         self._replays.append(_Replay(self._own, own=True))  # last: new journaled writes go here
 
     async def stop(self) -> None:
-        """Store what is waiting, then stop; a journal that still holds writes stays on disk."""
-        while self._pending:
+        """Store what is waiting (in the store, or the journal), then stop.
+
+        A replay in progress stops at its next record, however much is left: the rest stays in
+        its journal, behind the saved position, for the next start (or another worker) to go on
+        with. The writer task ends the batch it is storing and stores what else waits; only then
+        are the tasks cancelled, so no batch is cut off half way and no waiting request hangs.
+        """
+        self._stopping = True
+        self._work.set()
+        if self._tasks:
+            await asyncio.wait({self._tasks[0]}, timeout=self.store_timeout * 4 + 1)
+        while self._pending:  # the writer task was cancelled or died: store them here
             await self._flush()
+        self._stopped = True  # (no await since the loop above: nothing can join _pending now)
         await cancel_within("group commit", self._tasks)
         for replay in self._replays:
             replay.journal.close(remove=replay.pending == 0)
@@ -199,6 +212,8 @@ class GroupCommitWriter:
 
     async def submit(self, mutation: Mutation) -> Stored:
         """Resolves once the mutation is stored (store or journal); raises WriteLost otherwise."""
+        if self._stopped:
+            raise WriteLost("the server is stopping")
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._pending.append((mutation, future))
         self._work.set()
@@ -215,12 +230,14 @@ class GroupCommitWriter:
                 await self._flush()
             except Exception:  # never let the writer die: requests would hang
                 log.exception("group commit failed")
+            if self._stopping and not self._pending:
+                return
             if not self._pending and not (self.store_up and self.journal_depth):
                 self._work.clear()
 
     async def _flush(self) -> None:
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-        if self.store_up and self.journal_depth:
+        if self.store_up and self.journal_depth and not self._stopping:
             await self._replay_some()
         if not batch:
             return
@@ -287,6 +304,8 @@ class GroupCommitWriter:
                 replay.pending = 0
                 continue
             for payload, next_offset in records:
+                if self._stopping:  # the rest waits in the journal, behind its position
+                    return
                 batch, token = decode_batch(payload)
                 try:
                     await asyncio.wait_for(self.store.apply(batch, token), self.store_timeout)
