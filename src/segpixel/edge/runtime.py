@@ -28,6 +28,7 @@ from segpixel.errors import StoreUnavailable
 from segpixel.limits import ClientAddress, TokenBuckets
 from segpixel.metrics import LATENCY_BUCKETS, Registry, merge
 from segpixel.profiles.base import ProfileStore
+from segpixel.profiles.durability import DurabilityWatch
 from segpixel.profiles.factory import make_profile_store
 from segpixel.profiles.writer import GroupCommitWriter
 from segpixel.settings import Settings
@@ -121,6 +122,9 @@ class EdgeRuntime:
             store_timeout=settings.store_timeout_ms / 1000,
             journal_max_bytes=settings.journal_max_bytes,
         )
+        self.durability = DurabilityWatch(
+            self.store, self.metrics.registry, self.writer.back, timeout=2.0
+        )
         self.stats: LoadStats = make_load_stats(
             settings.profile_url or "", redis_prefix=settings.redis_prefix
         )
@@ -153,6 +157,9 @@ class EdgeRuntime:
             log.error("load stats unavailable at start: %s", exc)
         await self.snapshot.start()
         await self.writer.start()
+        if self.writer.store_up:
+            await self.durability.check()
+        self._tasks.append(asyncio.create_task(self.durability.run(), name="durability"))
         self._tasks.append(asyncio.create_task(self._reclaim(), name="reclaim"))
         self._tasks.append(asyncio.create_task(self._publish_metrics(), name="metrics"))
         self._tasks.append(asyncio.create_task(self._precount(), name="precount"))

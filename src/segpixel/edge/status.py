@@ -89,6 +89,8 @@ class HealthHandler:
                 "backend": rt.store.name,
                 "state": "up" if writer.store_up else "down",
                 "error": writer.last_error,
+                # what in the store's settings or state breaks the promise of a 200
+                "warnings": rt.durability.warnings,
             },
             "catalog": {
                 "state": "up" if snapshot.healthy else "down",

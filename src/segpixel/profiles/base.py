@@ -57,3 +57,8 @@ class ProfileStore(Protocol):
 
     async def reclaim(self, now: float, limit: int) -> int:
         """Delete up to `limit` expired memberships; how many (Redis expires keys by itself)."""
+
+    async def durability_warnings(self) -> list[str]:
+        """What, in the store's own settings or state, breaks the promise of a 200 (a Redis
+        without an append-only file, one that came back empty…); [] when nothing does.
+        Raises StoreUnavailable when the store cannot be asked."""

@@ -53,6 +53,7 @@ from segpixel.domain.profile import (
 )
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
+from segpixel.profiles.redis_durability import EmptiedWatch, persistence_warnings, read_persistence
 from segpixel.stats.redis_log import FOLD_LUA, LoadLogger, fold_all, log_key
 
 MARKER_KEPT_SECONDS = TOKENS_KEPT_SECONDS
@@ -317,6 +318,7 @@ class RedisProfileStore:
         self._sha = ""
         self._loads = LoadLogger(prefix)
         self._folds: asyncio.Task[None] | None = None
+        self._emptied = EmptiedWatch(f"{prefix}alive")
 
     def key(self, user_id: int) -> str:
         return f"{self.prefix}{base62(user_id)}"
@@ -386,6 +388,11 @@ class RedisProfileStore:
 
     async def reclaim(self, now: float, limit: int) -> int:
         return 0  # keys expire by themselves; the script prunes fields on every write
+
+    async def durability_warnings(self) -> list[str]:
+        client = self._redis()
+        settings = await self._call(read_persistence(client))
+        return persistence_warnings(settings) + await self._call(self._emptied.check(client))
 
     async def _fold_loop(self) -> None:
         """Fold the load log into its counters every second (stats/redis_log.py)."""

@@ -87,6 +87,7 @@ class GroupCommitWriter:
         self.probe_interval = probe_interval
         self.store_up = True
         self.last_error: str | None = None
+        self.back = asyncio.Event()  # set each time the store answers again after an outage
         self._refused = 0  # bytes of the last write the journal could not keep (0: none since)
         self._pending: list[tuple[Mutation, asyncio.Future[Stored]]] = []
         # Every batch is named (writer, seq) so a store never applies one twice (base.py).
@@ -262,10 +263,10 @@ class GroupCommitWriter:
             try:
                 await asyncio.wait_for(self.store.apply(mutations, token), self.store_timeout)
             except (StoreUnavailable, TimeoutError) as exc:
-                self._mark_down(exc)
+                self.mark_down(exc)
             except Exception as exc:  # a bug or an unforeseen driver error: keep the writes
                 log.exception("profile store failed unexpectedly; journaling the batch")
-                self._mark_down(exc)
+                self.mark_down(exc)
             else:
                 self._m_latency.observe(time.perf_counter() - started)
                 self._count(Stored.STORE, len(mutations))
@@ -310,7 +311,7 @@ class GroupCommitWriter:
                 try:
                     await asyncio.wait_for(self.store.apply(batch, token), self.store_timeout)
                 except Exception as exc:  # the record stays in the journal for the next try
-                    self._mark_down(exc)
+                    self.mark_down(exc)
                     return
                 replay.offset, replay.pending = next_offset, replay.pending - len(batch)
                 replay.journal.save_position(next_offset)
@@ -351,9 +352,11 @@ class GroupCommitWriter:
                 continue
             log.warning("profile store is back; replaying %d journaled writes", self.journal_depth)
             self.store_up, self.last_error = True, None
+            self.back.set()
             self._work.set()
 
-    def _mark_down(self, exc: BaseException) -> None:
+    def mark_down(self, exc: BaseException) -> None:
+        """The store failed: journal writes and probe it until it answers again."""
         if self.store_up:
             log.error("profile store unavailable, journaling writes: %s", exc or type(exc).__name__)
         self.store_up = False
