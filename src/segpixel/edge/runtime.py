@@ -21,6 +21,7 @@ import orjson
 
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.snapshot import SnapshotHolder
+from segpixel.catalog.snapshot_file import SNAPSHOT_FILE
 from segpixel.closing import Deadline, cancel_within, close_within, in_daemon_thread
 from segpixel.domain.profile import Profile
 from segpixel.edge.cookie import CookiePolicy, IdFactory, new_user_id
@@ -104,7 +105,10 @@ class EdgeRuntime:
         self.new_user_id = id_factory
         self.metrics = EdgeMetrics()
         self.snapshot = SnapshotHolder(
-            catalog, settings.catalog_poll_seconds, self.metrics.registry
+            catalog,
+            settings.catalog_poll_seconds,
+            self.metrics.registry,
+            keep=settings.data_dir / SNAPSHOT_FILE,
         )
         self.store = store or make_profile_store(
             settings.profile_url or "",
@@ -115,7 +119,7 @@ class EdgeRuntime:
         )
         self.writer = GroupCommitWriter(
             self.store,
-            settings.data_dir / "journal",
+            settings.journal_dir or settings.data_dir / "journal",
             self.metrics.registry,
             max_batch=settings.write_max_batch,
             window=settings.write_window_ms / 1000,
@@ -149,8 +153,7 @@ class EdgeRuntime:
         try:
             await self.store.open()
         except StoreUnavailable as exc:  # serve anyway: writes go to the journal until it is back
-            log.error("profile store unavailable at start: %s", exc)
-            self.writer.store_up = False
+            self.writer.mark_down(exc)
         try:
             await self.stats.open()
         except StoreUnavailable as exc:  # reports and quick stats fail until it answers
@@ -201,11 +204,18 @@ class EdgeRuntime:
         return merge([own, *others])
 
     async def _publish_metrics(self) -> None:
-        self._metrics_dir.mkdir(parents=True, exist_ok=True)
         tmp = self._metrics_file.with_suffix(".tmp")
+        failing = False
         while True:
-            tmp.write_bytes(orjson.dumps(self.metrics.registry.snapshot()))
-            tmp.replace(self._metrics_file)  # atomic: readers never see half a file
+            try:
+                self._metrics_dir.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(orjson.dumps(self.metrics.registry.snapshot()))
+                tmp.replace(self._metrics_file)  # atomic: readers never see half a file
+                failing = False
+            except OSError as exc:  # a full disk: /metrics shows this worker's last file
+                if not failing:
+                    log.warning("cannot publish this worker's metrics: %s", exc)
+                failing = True
             await asyncio.sleep(METRICS_PUBLISH_SECONDS)
 
     async def _reclaim(self) -> None:

@@ -183,12 +183,18 @@ class SqliteProfileStore:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self._here(self._open_writer)
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-reader")
-        self._maintenance = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-upkeep")
-        self._rconn = await self._on(self._reader, self._connect)
-        self._mconn = await self._on(self._maintenance, self._connect)
-        await self._on(self._maintenance, load_log.attach, self._mconn, self.path)
+        """Raises StoreUnavailable when the file cannot be opened (a full disk, no folder…);
+        nothing is left half open, and `ping()` tries again."""
+        try:
+            self._here(self._open_writer)
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-reader")
+            self._maintenance = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-upkeep")
+            self._rconn = await self._on(self._reader, self._connect)
+            self._mconn = await self._on(self._maintenance, self._connect)
+            await self._on(self._maintenance, load_log.attach, self._mconn, self.path)
+        except BaseException:
+            await self.close()
+            raise
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
     async def close(self) -> None:
@@ -269,6 +275,9 @@ class SqliteProfileStore:
         self._here(self._delete_user, user_id)
 
     async def ping(self) -> None:
+        if self._reader is None:  # open() failed: the store answers once it opens
+            await self.open()
+            return
         await self._on(self._reader, self._ping)
 
     async def reclaim(self, now: float, limit: int) -> int:
@@ -401,8 +410,8 @@ class SqliteProfileStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _conn(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
-        if conn is None:
-            raise RuntimeError("SqliteProfileStore used before open() or after close()")
+        if conn is None:  # open() failed (ping() tries again), or the store was closed
+            raise StoreUnavailable(f"profile store {self.path}: not open")
         return conn
 
     def _here(self, fn: Callable[..., T], *args: Any) -> T:
@@ -417,7 +426,7 @@ class SqliteProfileStore:
     async def _on(self, executor: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` on that thread; sqlite3's operational errors become StoreUnavailable."""
         if executor is None:
-            raise RuntimeError("SqliteProfileStore used before open() or after close()")
+            raise StoreUnavailable(f"profile store {self.path}: not open")
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         except sqlite3.ProgrammingError:
