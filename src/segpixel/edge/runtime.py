@@ -126,6 +126,7 @@ class EdgeRuntime:
             store_timeout=settings.store_timeout_ms / 1000,
             journal_max_bytes=settings.journal_max_bytes,
         )
+        self.store.register_metrics(self.metrics.registry)
         self.durability = DurabilityWatch(
             self.store, self.metrics.registry, self.writer.back, timeout=2.0
         )

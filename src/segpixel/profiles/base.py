@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from segpixel.domain.profile import Mutation, Profile
+from segpixel.metrics import Registry
 
 # How long a store remembers the last batch it applied of each writer. A journal is replayed from
 # its saved position (profiles/journal.py), so after this long only the one batch in flight when a
@@ -57,6 +58,9 @@ class ProfileStore(Protocol):
 
     async def reclaim(self, now: float, limit: int) -> int:
         """Delete up to `limit` expired memberships; how many (Redis expires keys by itself)."""
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Add the store's own gauges (SQLite: the size of its WAL files)."""
 
     async def durability_warnings(self) -> list[str]:
         """What, in the store's own settings or state, breaks the promise of a 200 (a Redis

@@ -52,6 +52,7 @@ from segpixel.domain.profile import (
     Profile,
 )
 from segpixel.errors import StoreUnavailable
+from segpixel.metrics import Registry
 from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
 from segpixel.profiles.redis_durability import EmptiedWatch, persistence_warnings, read_persistence
 from segpixel.stats.redis_log import FOLD_LUA, LoadLogger, fold_all, log_key
@@ -388,6 +389,9 @@ class RedisProfileStore:
 
     async def reclaim(self, now: float, limit: int) -> int:
         return 0  # keys expire by themselves; the script prunes fields on every write
+
+    def register_metrics(self, registry: Registry) -> None:
+        pass  # Redis's own figures are Redis's (INFO)
 
     async def durability_warnings(self) -> list[str]:
         client = self._redis()

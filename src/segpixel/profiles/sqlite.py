@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from segpixel.domain.profile import RECENT_ADDS_KEPT, Membership, Mutation, Profile
 from segpixel.errors import StoreUnavailable
+from segpixel.metrics import Registry
+from segpixel.profiles import sqlite_wal as wal
 from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
 from segpixel.stats import sqlite_log as load_log
 
@@ -31,7 +33,6 @@ SCHEMA_VERSION = 4  # 2: the load log; 3: no index on memberships.expires_at; 4:
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 CHECKPOINT_SECONDS = 1.0
-WAL_SIZE_LIMIT = 64 << 20  # the WAL file is truncated back to this after a checkpoint
 WRITER_CACHE_KIB = 32 << 10
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 _U64 = 1 << 64
@@ -216,19 +217,27 @@ class SqliteProfileStore:
 
     async def _checkpoint_loop(self) -> None:
         """Copy the WAL back into the database now and then, off the loop (autocheckpoint off);
-        fold the load log into its counters on the way."""
+        fold the load log into its counters on the way. A WAL filling fast is looked at sooner."""
+        pause = CHECKPOINT_SECONDS
         while True:
-            await asyncio.sleep(CHECKPOINT_SECONDS)
+            await asyncio.sleep(pause)
             try:
-                await self._on(self._maintenance, self._checkpoint)
+                held = await self._on(self._maintenance, self._checkpoint)
             except StoreUnavailable:
                 continue
+            pause = CHECKPOINT_SECONDS if held < wal.BUSY_BYTES else CHECKPOINT_SECONDS / 4
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> int:
+        """Both WALs kept bounded (profiles/sqlite_wal.py), the load log folded between; the
+        most bytes the profile file's WAL held."""
         conn = self._conn(self._mconn)
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        held = wal.checkpoint(conn, "main", self.busy_timeout_ms)
         load_log.fold_all(conn)  # (a fold that finds the counters busy waits for the next round)
+        wal.checkpoint(conn, load_log.SCHEMA, self.busy_timeout_ms)
+        # Again: a fold under load takes a few hundred ms, in which the WAL grows on.
+        held = max(held, wal.checkpoint(conn, "main", self.busy_timeout_ms))
         self._loads.folded = load_log.folded_mark(conn)  # the writer trims up to it
+        return held
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
@@ -244,7 +253,7 @@ class SqliteProfileStore:
         # Checkpoints copy (and fsync) the WAL into the database: _checkpoint_loop does that on a
         # thread of its own, so a commit on the event loop never waits for one.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
-        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        conn.execute(f"PRAGMA journal_size_limit = {wal.SIZE_LIMIT}")
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         with _transaction(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -285,6 +294,16 @@ class SqliteProfileStore:
 
     async def durability_warnings(self) -> list[str]:
         return []  # a commit survives a crash of segpixel (NORMAL), and a power cut (FULL)
+
+    def register_metrics(self, registry: Registry) -> None:
+        loads = load_log.counters_path(self.path)
+        for name, path in (("profiles", self.path), ("loads", loads)):
+            registry.gauge(
+                f"segpixel_sqlite_{name}_wal_bytes",
+                f"Size of the WAL file of {path.name} (kept bounded by RESTART checkpoints)",
+                lambda path=path: wal.wal_bytes(path),
+                merge="max",  # one file, whatever the number of workers
+            )
 
     # -- work done on the threads ------------------------------------------------------------
 
