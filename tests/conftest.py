@@ -41,6 +41,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `last` run after all others: they check what the others observed."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 def pg_connect_admin() -> psycopg.Connection:
     try:
         return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)

@@ -188,8 +188,22 @@ def test_bad_report_requests_answer_a_syntax_sentence(px: Pixel) -> None:
     assert "report_interval is required" in error_of(no_interval, 400, "SYNTAX")
     not_json = px.api.request("POST", "/report", content=b"{", headers={"content-type": JSON})
     assert "not valid JSON" in error_of(not_json, 400, "SYNTAX")
-    assert "id is required" in error_of(px.api.get("/report"), 400, "SYNTAX")
+    assert "id is required" in error_of(px.api.get("/report-download"), 400, "SYNTAX")
     error_of(px.api.get("/report-download?id=999999"), 404, "NOTFOUND")
+
+
+def test_report_without_an_id_lists_the_callers_reports(px: Pixel) -> None:
+    member = px.member("Listed")
+    px.segment(member["id"], "Listed loads")
+    boss = px.api.make_user(f"lister-{member['id']}", "member", member_id=member["id"])
+    mine = request_report(boss, columns=["segment_id", "total_loads"], report_interval="today")
+    report_id = mine.json()["response"]["report_id"]
+    request_report(px.api, columns=["segment_id"], report_interval="today")  # the admin's
+    listing = boss.ok("GET", "/report")
+    assert [r["id"] for r in listing["reports"]] == [report_id], "only the caller's member's"
+    assert listing["count"] == 1 and listing["reports"][0]["member_id"] == member["id"]
+    everything = px.api.ok("GET", "/report?sort=id.desc&num_elements=1")
+    assert everything["count"] >= 2 and len(everything["reports"]) == 1
 
 
 def test_segments_show_their_quick_stats(px: Pixel) -> None:

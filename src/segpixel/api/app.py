@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from segpixel import __version__
 from segpixel.api.deps import ApiState
 from segpixel.api.envelope import install_error_handlers
+from segpixel.api.openapi import install_openapi
 from segpixel.api.rate_limit import ClientAddress, LoginGuard
 from segpixel.api.routes import (
     advertisers,
@@ -18,6 +19,7 @@ from segpixel.api.routes import (
     batch_segments,
     bidder,
     creatives,
+    landing,
     line_items,
     members,
     placements,
@@ -43,7 +45,13 @@ Compatible with the Xandr Segment Service: the same field names, query parameter
 (`{"response": {"status": "OK", ...}}` or `{"response": {"status": "error", "error_id": ...}}`).
 
 Log in with `POST /auth` `{"auth": {"username": ..., "password": ...}}` and send the token back as
-the `Authorization` header (the bare token or `Bearer TOKEN`).
+the `Authorization` header (the bare token or `Bearer TOKEN`), or in the cookie `segpixel_token`.
+Here: run `POST /auth` with "Try it out", copy the `token`, press **Authorize** and paste it as
+`token`; every "Try it out" then sends it. Tokens lapse 2 hours after their last use.
+
+Every error is `{"response": {"status": "error", "error_id": ..., "error": "a sentence"}}` with the
+status of its `error_id`: SYNTAX 400, NOAUTH 401, UNAUTH 403, NOTFOUND 404, INTEGRITY 409,
+LIMIT 429 (with `Retry-After`), SYSTEM 500/503.
 """
 
 
@@ -69,6 +77,8 @@ def create_api(
         ),
     )
     install_error_handlers(app)
+    install_openapi(app)
+    app.include_router(landing.router)
     for module in (auth, members, advertisers, segments, usersync_pixels, users, user_data):
         app.include_router(module.router)
     for module in (publishers, sites, placements, creatives, line_items, bidder):

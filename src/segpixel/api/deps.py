@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session
 
 from segpixel.api.background import Background
@@ -25,6 +26,23 @@ TOKEN_COOKIE = "segpixel_token"
 MAX_ID = 2**31 - 1
 
 R = TypeVar("R", bound=Repo)  # type: ignore[type-arg]
+
+# The two ways a token comes back, as OpenAPI security schemes: /docs "Authorize" takes the token
+# POST /auth answered, and "Try it out" then sends it. They only document: `token_of` reads both.
+TOKEN_HEADER = APIKeyHeader(
+    name="Authorization",
+    scheme_name="token",
+    auto_error=False,
+    description="The token of POST /auth, bare or as `Bearer TOKEN`.",
+)
+TOKEN_COOKIE_KEY = APIKeyCookie(
+    name=TOKEN_COOKIE,
+    scheme_name="cookie",
+    auto_error=False,
+    description=f"The token in the cookie `{TOKEN_COOKIE}`.",
+)
+HeaderToken = Annotated[str | None, Security(TOKEN_HEADER)]
+CookieToken = Annotated[str | None, Security(TOKEN_COOKIE_KEY)]
 
 
 @dataclass
@@ -70,7 +88,12 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE)
 
 
-def current_caller(request: Request, state: Annotated[ApiState, Depends(api_state)]) -> Caller:
+def current_caller(
+    request: Request,
+    state: Annotated[ApiState, Depends(api_state)],
+    _header: HeaderToken = None,
+    _cookie: CookieToken = None,
+) -> Caller:
     token = token_of(request)
     if not token:
         raise Unauthenticated(
