@@ -29,6 +29,7 @@ from segpixel.commands.output import console, err_console
 from segpixel.settings import ENV_PREFIX, Settings, describe_settings
 
 KILL_MARGIN_S = 5  # past a worker's own stop bound, before granian kills it
+FULL_DISK_BYTES = 1 << 20  # less free space than this in the data folder: a full disk
 
 app = typer.Typer(
     help="segpixel: a self-hostable audience-segment pixel server.\n\n"
@@ -126,6 +127,21 @@ def prepare_catalog(config: Settings) -> str | None:
         catalog.dispose()
 
 
+def _may_serve_degraded(config: Settings) -> bool:
+    """Serve although the catalog cannot be prepared? Yes when this server has served it
+    before (its saved snapshot is there: pixels go on from it) or when the data folder's disk
+    is full (pixels answer 503 until there is room); a first start with a wrong URL fails."""
+    from segpixel.catalog.snapshot_file import SNAPSHOT_FILE
+    from segpixel.profiles.journal import free_bytes
+
+    if (config.data_dir / SNAPSHOT_FILE).exists():
+        return True
+    try:
+        return free_bytes(config.data_dir) < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
 def _announce_admin(generated: str | None) -> None:
     if generated:
         console.print(
@@ -176,7 +192,15 @@ def serve(
         max_body_bytes=max_body_bytes,
     )
     config = settings()
-    _announce_admin(prepare_catalog(config))
+    try:
+        _announce_admin(prepare_catalog(config))
+    except Exception as exc:
+        if not _may_serve_degraded(config):
+            raise
+        err_console.print(
+            f"The catalog cannot be prepared ({str(exc).splitlines()[0][:200]}); serving "
+            "degraded until it can be read (see /health)."
+        )
     # Each worker publishes its counters to a file that /metrics sums: start from zero.
     for stale in (config.data_dir / "metrics").glob("*.json"):
         stale.unlink(missing_ok=True)

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         Path("./segpixel-data"),
         description="Folder for the embedded SQLite databases and the write journal.",
     )
+    journal_dir: Path | None = Field(
+        None,
+        description="Folder of the write journal (default: journal/ in the data folder). On a "
+        "disk of its own, pixels are still journaled (and answered 200) when the data folder's "
+        "disk is full.",
+    )
     catalog_url: str | None = Field(
         None,
         description="Catalog database: sqlite:///PATH or postgresql://USER@HOST/DB "
@@ -165,7 +171,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "catalog_url", "profile_url", "public_url", "cookie_domain", "tcf_vendor_id", mode="before"
+        "catalog_url",
+        "profile_url",
+        "public_url",
+        "cookie_domain",
+        "tcf_vendor_id",
+        "journal_dir",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -205,6 +217,7 @@ class Settings(BaseSettings):
                 ),
                 "profile_url": self.profile_url or f"sqlite:///{data_dir / 'profiles.db'}",
                 "public_url": (self.public_url or f"http://{self.host}:{self.port}").rstrip("/"),
+                "journal_dir": self.journal_dir or data_dir / "journal",
             }
         )
         copy._public_url_derived = self._public_url_derived or self.public_url is None

@@ -45,7 +45,7 @@ from segpixel.domain.profile import (
 )
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles import sqlite as sqlite_backend
-from segpixel.profiles.base import BatchToken, ProfileStore
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken, ProfileStore
 from segpixel.profiles.factory import make_profile_store
 from segpixel.profiles.redis import RedisProfileStore
 from segpixel.profiles.sqlite import SqliteProfileStore
@@ -724,26 +724,43 @@ async def test_folds_running_at_once_count_each_load_once(
         assert uniques == 400 if store.name == "sqlite" else abs(uniques - 400) <= 8
 
 
-async def test_redis_counts_a_replayed_batch_once(redis_client: redis.Redis) -> None:
-    """A batch whose reply was lost is journaled and replayed: its token makes it count once.
-    (SQLite never applies a batch without its caller knowing, so never replays one.)"""
-    prefix = f"{RUN_PREFIX}{next(_prefixes)}:"
-    store, stats = RedisProfileStore(REDIS_URL, prefix=prefix), RedisLoadStats(REDIS_URL, prefix)
-    await store.open()
-    await stats.open()
-    batch = [Mutation(new_uid(), T0, (Add(7, T0 + HOUR),))]
-    try:
-        await store.apply(batch, BatchToken("replayer", 1))
-        await store.apply(batch, BatchToken("replayer", 1))
-        await store.apply(batch, BatchToken("replayer", 2))
-        facts = await stats.facts([7], D0, D0, daily_uniques=True)
-    finally:
-        await store.close()
-        await stats.close()
-        delete_prefix(redis_client, prefix)
+async def test_a_replayed_batch_is_applied_and_counted_once(
+    store: ProfileStore, stats: LoadStats
+) -> None:
+    """A batch replayed from the journal a second time (a reply lost in the network; a worker
+    killed mid-replay) is applied no second time: its token makes every store skip it, profile
+    and loads alike. A later batch of the same writer, and any batch of another writer, apply."""
+    uid = new_uid()
+    sid = next(_segments)
+    batch = [Mutation(uid, T0, (Add(sid, T0 + HOUR),))]
+    await store.apply(batch, BatchToken("replayer", 1))
+    await store.apply(batch, BatchToken("replayer", 1))
+    once = await store.read(uid, T0)
+    await store.apply([Mutation(uid, T0 + 1, (Add(sid, T0 + HOUR),))], BatchToken("replayer", 2))
+    await store.apply(batch, BatchToken("replayer", 2))  # replayed again: below the mark
+    await store.apply(batch, BatchToken("another writer", 1))
+    facts = await stats.facts([sid], D0, D0, daily_uniques=True)
 
-    assert facts.loads == {(7, day_number(D0), "pixel"): 2}
-    assert facts.daily_uniques == {(7, day_number(D0)): 1}
+    assert [m.count for m in once.memberships] == [1]
+    assert [m.count for m in (await store.read(uid, T0 + 2)).memberships] == [3]
+    assert facts.loads == {(sid, day_number(D0), "pixel"): 3}
+    assert facts.daily_uniques == {(sid, day_number(D0)): 1}
+
+
+async def test_sqlite_forgets_tokens_after_they_are_kept(sqlite_store: SqliteProfileStore) -> None:
+    """A writer's mark lives TOKENS_KEPT_SECONDS after its last batch (as a Redis marker's TTL),
+    then the upkeep sweep drops it; a live writer's mark stays."""
+    await sqlite_store.apply([Mutation(new_uid(), T0, (Add(7, T0 + HOUR),))], BatchToken("old", 1))
+    await sqlite_store.apply([Mutation(new_uid(), T0, (Add(7, T0 + HOUR),))], BatchToken("new", 1))
+    with closing(sqlite3.connect(sqlite_store.path)) as conn, conn:
+        conn.execute(
+            "UPDATE applied_batches SET applied_at = applied_at - ? WHERE writer = 'old'",
+            (TOKENS_KEPT_SECONDS + 1,),
+        )
+    await sqlite_store.reclaim(time.time(), 1000)
+    with closing(sqlite3.connect(sqlite_store.path)) as conn:
+        writers = [w for (w,) in conn.execute("SELECT writer FROM applied_batches")]
+    assert writers == ["new"]
 
 
 async def test_redis_folds_a_big_entry_in_slices(redis_client: redis.Redis) -> None:

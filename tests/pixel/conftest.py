@@ -53,7 +53,7 @@ def redis_start_hint(problem: str) -> str:
     return (
         f"Redis is required at {REDIS_URL} and cannot be reached ({problem}). Start it with "
         "scripts/ensure-services (or: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 "
-        '--save "" --appendonly no).'
+        '--save "" --appendonly yes --appendfsync everysec).'
     )
 
 

@@ -55,10 +55,12 @@ from segpixel.domain.profile import (
     Profile,
 )
 from segpixel.errors import StoreUnavailable
-from segpixel.profiles.base import BatchToken
+from segpixel.metrics import Registry
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
+from segpixel.profiles.redis_durability import EmptiedWatch, persistence_warnings, read_persistence
 from segpixel.stats.redis_log import FOLD_LUA, LoadLogger, fold_all, log_key
 
-MARKER_KEPT_SECONDS = 30 * 86_400  # a journal replayed later than this could apply twice
+MARKER_KEPT_SECONDS = TOKENS_KEPT_SECONDS
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 FOLD_SECONDS = 1.0
@@ -346,6 +348,7 @@ class RedisProfileStore:
         self._sha = ""
         self._loads = LoadLogger(prefix)
         self._folds: asyncio.Task[None] | None = None
+        self._emptied = EmptiedWatch(f"{prefix}alive")
 
     def key(self, user_id: int) -> str:
         return f"{self.prefix}{base62(user_id)}"
@@ -420,6 +423,14 @@ class RedisProfileStore:
 
     async def reclaim(self, now: float, limit: int) -> int:
         return 0  # keys expire by themselves; the script prunes fields on every write
+
+    def register_metrics(self, registry: Registry) -> None:
+        pass  # Redis's own figures are Redis's (INFO)
+
+    async def durability_warnings(self) -> list[str]:
+        client = self._redis()
+        settings = await self._call(read_persistence(client))
+        return persistence_warnings(settings) + await self._call(self._emptied.check(client))
 
     async def _fold_loop(self) -> None:
         """Fold the load log into its counters every second (stats/redis_log.py)."""
