@@ -68,6 +68,10 @@ def test_a_cookie_jar_session_does_crud(api: ApiClient) -> None:
     own = {"Origin": str(http.base_url).rstrip("/"), "Sec-Fetch-Site": "same-origin"}
     response = http.post("/member", json={"member": {"name": "Mine"}}, headers=own)
     assert response.status_code == 200, response.text
+    # this host's page reached over https, through a TLS proxy that talks http to segpixel
+    tls = {"Origin": "https://" + http.base_url.netloc.decode()}
+    response = http.post("/member", json={"member": {"name": "Behind TLS"}}, headers=tls)
+    assert response.status_code == 200, response.text
 
 
 def test_a_cross_site_form_post_with_the_cookie_is_refused(api: ApiClient) -> None:
