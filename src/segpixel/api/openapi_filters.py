@@ -16,17 +16,15 @@ from segpixel.domain.filters import DATE, ENUM, INT, STRING, FieldInfo
 TIME_EXAMPLE = "2026-11-01 00:00:00"
 
 
-def _param(name: str, description: str, example: str | None = None) -> dict[str, Any]:
-    param: dict[str, Any] = {
+def _param(name: str, description: str) -> dict[str, Any]:
+    # no `example`: /docs would fill it in and send it with every "Try it out"
+    return {
         "name": name,
         "in": "query",
         "required": False,
         "schema": {"type": "string"},
         "description": description,
     }
-    if example is not None:
-        param["example"] = example
-    return param
 
 
 def filter_parameters(info: FieldInfo) -> list[dict[str, Any]]:
@@ -40,10 +38,9 @@ def filter_parameters(info: FieldInfo) -> list[dict[str, Any]]:
         _param(f"not_{name}", f"Only objects whose {name} is not {equal.split(';')[0]}"),
     ]
     if kind in (INT, DATE):
-        example = TIME_EXAMPLE if kind == DATE else None
-        unit = " (YYYY-MM-DD HH:MM:SS, UTC)" if kind == DATE else ""
-        params.append(_param(f"min_{name}", f"{name} at least this{unit}", example))
-        params.append(_param(f"max_{name}", f"{name} at most this{unit}", example))
+        unit = f" (YYYY-MM-DD HH:MM:SS, UTC: {TIME_EXAMPLE})" if kind == DATE else ""
+        params.append(_param(f"min_{name}", f"{name} at least this{unit}"))
+        params.append(_param(f"max_{name}", f"{name} at most this{unit}"))
     if kind == STRING:
         params.append(_param(f"like_{name}", f"{name} contains this (ignoring case)"))
     return params
