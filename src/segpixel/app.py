@@ -8,6 +8,7 @@ from typing import Any
 
 from segpixel.api.app import create_api
 from segpixel.api.body_limit import BodyLimit
+from segpixel.api.forwarded import ForwardedProto
 from segpixel.api.json_bodies import JsonBodies
 from segpixel.api.json_depth import JsonDepth
 from segpixel.api.rate_limit import ApiRateLimit, ClientAddress
@@ -35,7 +36,9 @@ def create_app(
     rest: Any = BodyLimit(
         JsonBodies(JsonDepth(api, skip=uploads)), settings.max_body_bytes, uploads
     )
+    client = ClientAddress(settings.trusted_proxies)
     if settings.api_rate_limit:  # in front of everything but the pixel paths, before any body
-        client = ClientAddress(settings.trusted_proxies)
         rest = ApiRateLimit(rest, settings.api_rate_limit, clock, client)
+    if client.enabled:  # behind a TLS proxy: absolute URLs and redirects say https
+        rest = ForwardedProto(rest, client)
     return EdgeApp(Nosniff(rest), runtime)

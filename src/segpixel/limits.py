@@ -82,10 +82,19 @@ class ClientAddress:
             return False
         return any(ip in net for net in self.networks)
 
+    @property
+    def enabled(self) -> bool:
+        return self.trust_all or bool(self.networks)
+
+    def trusts_peer(self, scope: dict[str, Any]) -> bool:
+        """Whether the socket's peer is one of the trusted proxies (so its X-Forwarded-* count)."""
+        client = scope.get("client")
+        return self.enabled and client is not None and self._trusted(client[0])
+
     def __call__(self, scope: dict[str, Any]) -> str:
         client = scope.get("client")
         peer = client[0] if client else "unknown"
-        if not (self.trust_all or self.networks) or not self._trusted(peer):
+        if not self.trusts_peer(scope):
             return peer
         for name, value in scope.get("headers", ()):
             if name == b"x-forwarded-for":

@@ -66,7 +66,8 @@ class Registry:
     def __init__(self) -> None:
         self.counters: dict[str, Counter] = {}
         self.histograms: dict[str, Histogram] = {}
-        self.gauges: dict[str, tuple[str, Any]] = {}  # name -> (help, callable returning a number)
+        # name -> (help, callable returning a number, how workers' values merge: sum | max)
+        self.gauges: dict[str, tuple[str, Any, str]] = {}
 
     def counter(self, name: str, help: str) -> Counter:
         return self.counters.setdefault(name, Counter(name, help))
@@ -74,8 +75,9 @@ class Registry:
     def histogram(self, name: str, help: str, buckets: tuple[float, ...]) -> Histogram:
         return self.histograms.setdefault(name, Histogram(name, help, buckets))
 
-    def gauge(self, name: str, help: str, read: Any) -> None:
-        self.gauges[name] = (help, read)
+    def gauge(self, name: str, help: str, read: Any, merge: str = "sum") -> None:
+        """`merge="max"` for what every worker measures of one shared thing (a file's size)."""
+        self.gauges[name] = (help, read, merge)
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data: summable across worker processes."""
@@ -95,7 +97,8 @@ class Registry:
                 for h in self.histograms.values()
             },
             "gauges": {
-                name: {"help": help, "value": read()} for name, (help, read) in self.gauges.items()
+                name: {"help": help, "value": read(), "merge": how}
+                for name, (help, read, how) in self.gauges.items()
             },
         }
 
@@ -124,8 +127,12 @@ def merge(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
             target["sum"] += h["sum"]
             target["count"] += h["count"]
         for name, g in snap.get("gauges", {}).items():
-            target = out["gauges"].setdefault(name, {"help": g["help"], "value": 0})
-            target["value"] += g["value"]
+            how = g.get("merge", "sum")
+            target = out["gauges"].setdefault(name, {"help": g["help"], "value": 0, "merge": how})
+            if how == "max":
+                target["value"] = max(target["value"], g["value"])
+            else:
+                target["value"] += g["value"]
     for c in out["counters"].values():
         c["values"] = [[list(k), v] for k, v in c["values"].items()]
     return out

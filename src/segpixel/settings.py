@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from segpixel.domain.users import password_errors
@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         Path("./segpixel-data"),
         description="Folder for the embedded SQLite databases and the write journal.",
     )
+    journal_dir: Path | None = Field(
+        None,
+        description="Folder of the write journal (default: journal/ in the data folder). On a "
+        "disk of its own, pixels are still journaled (and answered 200) when the data folder's "
+        "disk is full.",
+    )
     catalog_url: str | None = Field(
         None,
         description="Catalog database: sqlite:///PATH or postgresql://USER@HOST/DB "
@@ -43,7 +49,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="Base URL written into exported pixel tags, e.g. https://px.example.com "
-        "(default: http://HOST:PORT).",
+        "(default: the address a request reached — behind a trusted proxy, the proxy's scheme "
+        "and host; http://HOST:PORT for tags exported offline).",
     )
     admin_password: SecretStr | None = Field(
         None,
@@ -239,6 +246,7 @@ class Settings(BaseSettings):
         "cookie_domain",
         "tcf_vendor_id",
         "upload_dir",
+        "journal_dir",
         mode="before",
     )
     @classmethod
@@ -266,10 +274,13 @@ class Settings(BaseSettings):
             raise ValueError(error.message)
         return value
 
+    # True when public_url was derived (no SEGPIXEL_PUBLIC_URL): requests then say where we are.
+    _public_url_derived: bool = PrivateAttr(False)
+
     def resolved(self) -> Settings:
         """A copy with every derived default filled in."""
         data_dir = self.data_dir
-        return self.model_copy(
+        copy = self.model_copy(
             update={
                 "catalog_url": normalize_db_url(
                     self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}"
@@ -277,8 +288,19 @@ class Settings(BaseSettings):
                 "profile_url": self.profile_url or f"sqlite:///{data_dir / 'profiles.db'}",
                 "upload_dir": self.upload_dir or data_dir / "uploads",
                 "public_url": (self.public_url or f"http://{self.host}:{self.port}").rstrip("/"),
+                "journal_dir": self.journal_dir or data_dir / "journal",
             }
         )
+        copy._public_url_derived = self._public_url_derived or self.public_url is None
+        return copy
+
+    def public_url_for(self, request_base: str) -> str:
+        """The base of pixel URLs for a request that reached `request_base`: SEGPIXEL_PUBLIC_URL
+        when set, else the request's own scheme and host (so a server on another port, or behind
+        an https proxy, never hands out http://127.0.0.1:8080)."""
+        if self.public_url and not self._public_url_derived:
+            return self.public_url.rstrip("/")
+        return request_base.rstrip("/")
 
 
 def normalize_db_url(url: str) -> str:

@@ -151,7 +151,7 @@ def test_a_line_item_with_creatives_and_a_profile(admin: ApiClient, world: dict[
         "min_count": None,
         "within_minutes": None,
     }
-    assert stored[1]["boolean_operator"] == "and"
+    assert stored[1]["boolean_operator"] == "or"  # a group's default, as the reference's
     default = make_line_item(admin, adv["id"], creatives=[{"id": creative["id"]}])
     assert (default["priority"], default["weight"], default["profile"]) == (5, None, None)
     flat = admin.ok(

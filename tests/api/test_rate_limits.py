@@ -60,6 +60,8 @@ def assert_limited(response: Any, retry_after: int) -> dict[str, Any]:
     assert response.headers["retry-after"] == str(retry_after)
     body = response.json()["response"]
     assert body["status"] == "error" and body["error_id"] == "LIMIT", body
+    # what the reference's clients (appnexus-client and others) back off on (SPEC §2)
+    assert body["error_code"] == "RATE_EXCEEDED", body
     assert "retry after" in body["error"], body
     return body
 

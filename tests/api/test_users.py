@@ -140,9 +140,9 @@ def test_user_validation_names_the_field(api):
                 "password": PASSWORD,
                 "role": "member",
                 "member_id": m,
-                "email": "x@y",
+                "emial": "x@y",  # a typo; `email` is a reference field: accepted, not stored
             },
-            "email",
+            "emial",
         ),
     ]
     for fields, field in cases:

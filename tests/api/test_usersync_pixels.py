@@ -164,7 +164,7 @@ def test_body_key_is_the_service_name(api):
     admin = api.login()
     member = admin.make_member()
     path = f"/usersync-pixel?member_id={member['id']}"
-    for key in ("usersync_pixel", "usersync-pixels", "usersyncpixel"):
+    for key in ("usersync_pixel", "usersync-pixels", "usersyncpixel"):  # (the plural: a list)
         response = admin.post(path, {key: {"name": "P", "url": URL}})
         assert "usersync-pixel" in error_of(response, 400, "SYNTAX")
 

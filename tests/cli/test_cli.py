@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,9 +30,11 @@ Result = subprocess.CompletedProcess[str]
 
 
 def cli_env(**settings: str) -> dict[str, str]:
-    """The test's environment without any SEGPIXEL_* of the caller's, plus `settings`."""
+    """The test's environment without any SEGPIXEL_* of the caller's, plus `settings`; an empty
+    config folder, so that no saved login of the machine's user sends the commands to a server."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGPIXEL_")}
     env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
+    env["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="segpixel-cli-config-")
     env.update({f"SEGPIXEL_{k.upper()}": v for k, v in settings.items()})
     return env
 
@@ -145,7 +148,7 @@ USER_PASSWORD = "pw-for-cli-1"
 USER_REFUSALS = [
     pytest.param(
         ("--role", "boss"),
-        "role must be 'admin', 'member' or 'advertiser' (got 'boss')",
+        "role: input should be 'admin', 'member' or 'advertiser' (got 'boss')",
         id="bad-role",
     ),
     pytest.param(

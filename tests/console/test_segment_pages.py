@@ -7,9 +7,11 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from segpixel.console.routes.segments import CHART_DAYS
 from tests.conftest import ServerProcess
 from tests.console.conftest import Tenants
 from tests.console.helpers import Console, flash_of
@@ -150,6 +152,12 @@ def test_quick_stats_and_the_daily_chart_show_the_loads(
     assert _today(page) == (today_before[0] + 3, today_before[1] + 2)
     kpis = [int(v.replace(",", "")) for v in re.findall(r'class="kpi-value">([\d,]+)<', page)]
     assert kpis[:2] == list(after[loaded["id"]])  # and yesterday's loads
+    # The chart is every one of its days up to today, those without loads drawn as 0.
+    days = dict(re.findall(r"<rect [^>]*><title>(\d{4}-\d\d-\d\d): ([\d,]+) loads", page))
+    today = datetime.now(UTC).date()
+    wanted = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    assert list(days) == [d.isoformat() for d in wanted]
+    assert all(days[d.isoformat()] == "0" for d in wanted[:-1]), "no loads before today"
 
 
 def _quick(listing: str) -> dict[int, tuple[int, int]]:

@@ -45,7 +45,7 @@ from segpixel.domain.profile import (
 )
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles import sqlite as sqlite_backend
-from segpixel.profiles.base import BatchToken, ProfileStore
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken, ProfileStore
 from segpixel.profiles.factory import make_profile_store
 from segpixel.profiles.redis import RedisProfileStore
 from segpixel.profiles.sqlite import SqliteProfileStore
@@ -281,6 +281,32 @@ async def test_add_times_out_of_order_are_kept_exactly(store: ProfileStore) -> N
     assert (await only(store, uid, T0 + 200)).count == 4
 
 
+async def test_text_value_is_kept_replaced_only_when_given_and_dies_with_its_membership(
+    store: ProfileStore,
+) -> None:
+    # SPEC §5.1: a text query-string segment keeps the ad call's text beside the numeric value
+    uid = new_uid()
+    await add(store, uid, T0, Add(7, T0 + HOUR, None, "ford"), Add(8, T0 + HOUR))
+    profile = await store.read(uid, T0)
+    assert [(m.segment_id, m.text) for m in profile.memberships] == [(7, "ford"), (8, None)]
+    await add(store, uid, T0 + 60, Add(7, T0 + HOUR, 5))  # no text: the kept one stays
+    assert (await only_of(store, uid, 7, T0 + 60)).text == "ford"
+    await add(store, uid, T0 + 120, Add(7, T0 + HOUR, None, "bmw"))  # a new one replaces it
+    assert (await only_of(store, uid, 7, T0 + 120)).text == "bmw"
+    await add(store, uid, T0 + 180, removes=(7,))
+    await add(store, uid, T0 + 240, Add(7, T0 + HOUR))  # added afresh: no text of the old one
+    assert (await only_of(store, uid, 7, T0 + 240)).text is None
+    await add(store, uid, T0 + 300, Add(9, T0 + 360, None, "audi"))
+    await add(store, uid, T0 + 400, Add(9, T0 + HOUR))  # 9 had expired: starts afresh
+    assert (await only_of(store, uid, 9, T0 + 400)).text is None
+
+
+async def only_of(store: ProfileStore, uid: int, segment_id: int, now: float) -> Membership:
+    found = [m for m in (await store.read(uid, now)).memberships if m.segment_id == segment_id]
+    assert len(found) == 1, found
+    return found[0]
+
+
 async def test_add_and_remove_in_one_mutation_ends_removed(store: ProfileStore) -> None:
     uid = new_uid()
     await add(store, uid, T0, Add(7, T0 + HOUR), Add(8, T0 + HOUR))
@@ -402,6 +428,7 @@ _add = st.builds(
     segment_id=st.integers(1, 4),
     expires_at=st.sampled_from([MINUTE, HOUR, DAY, 170 * DAY]),  # an offset from `at`
     value=st.none() | st.integers(1, 2**31 - 1),
+    text=st.none() | st.sampled_from(["ford", "bmw", "über", "x" * 60]),  # SPEC §5.1
 )
 _mutation = st.fixed_dictionaries(
     {
@@ -444,7 +471,7 @@ async def test_every_store_equals_the_reference(store: ProfileStore, steps: list
             Mutation(
                 users[m["user"]],
                 at,
-                tuple(Add(a.segment_id, at + a.expires_at, a.value) for a in m["adds"]),
+                tuple(Add(a.segment_id, at + a.expires_at, a.value, a.text) for a in m["adds"]),
                 tuple(m["removes"]),
                 tuple(m["syncs"]),
                 tuple(m["partner_uids"]),
@@ -697,26 +724,43 @@ async def test_folds_running_at_once_count_each_load_once(
         assert uniques == 400 if store.name == "sqlite" else abs(uniques - 400) <= 8
 
 
-async def test_redis_counts_a_replayed_batch_once(redis_client: redis.Redis) -> None:
-    """A batch whose reply was lost is journaled and replayed: its token makes it count once.
-    (SQLite never applies a batch without its caller knowing, so never replays one.)"""
-    prefix = f"{RUN_PREFIX}{next(_prefixes)}:"
-    store, stats = RedisProfileStore(REDIS_URL, prefix=prefix), RedisLoadStats(REDIS_URL, prefix)
-    await store.open()
-    await stats.open()
-    batch = [Mutation(new_uid(), T0, (Add(7, T0 + HOUR),))]
-    try:
-        await store.apply(batch, BatchToken("replayer", 1))
-        await store.apply(batch, BatchToken("replayer", 1))
-        await store.apply(batch, BatchToken("replayer", 2))
-        facts = await stats.facts([7], D0, D0, daily_uniques=True)
-    finally:
-        await store.close()
-        await stats.close()
-        delete_prefix(redis_client, prefix)
+async def test_a_replayed_batch_is_applied_and_counted_once(
+    store: ProfileStore, stats: LoadStats
+) -> None:
+    """A batch replayed from the journal a second time (a reply lost in the network; a worker
+    killed mid-replay) is applied no second time: its token makes every store skip it, profile
+    and loads alike. A later batch of the same writer, and any batch of another writer, apply."""
+    uid = new_uid()
+    sid = next(_segments)
+    batch = [Mutation(uid, T0, (Add(sid, T0 + HOUR),))]
+    await store.apply(batch, BatchToken("replayer", 1))
+    await store.apply(batch, BatchToken("replayer", 1))
+    once = await store.read(uid, T0)
+    await store.apply([Mutation(uid, T0 + 1, (Add(sid, T0 + HOUR),))], BatchToken("replayer", 2))
+    await store.apply(batch, BatchToken("replayer", 2))  # replayed again: below the mark
+    await store.apply(batch, BatchToken("another writer", 1))
+    facts = await stats.facts([sid], D0, D0, daily_uniques=True)
 
-    assert facts.loads == {(7, day_number(D0), "pixel"): 2}
-    assert facts.daily_uniques == {(7, day_number(D0)): 1}
+    assert [m.count for m in once.memberships] == [1]
+    assert [m.count for m in (await store.read(uid, T0 + 2)).memberships] == [3]
+    assert facts.loads == {(sid, day_number(D0), "pixel"): 3}
+    assert facts.daily_uniques == {(sid, day_number(D0)): 1}
+
+
+async def test_sqlite_forgets_tokens_after_they_are_kept(sqlite_store: SqliteProfileStore) -> None:
+    """A writer's mark lives TOKENS_KEPT_SECONDS after its last batch (as a Redis marker's TTL),
+    then the upkeep sweep drops it; a live writer's mark stays."""
+    await sqlite_store.apply([Mutation(new_uid(), T0, (Add(7, T0 + HOUR),))], BatchToken("old", 1))
+    await sqlite_store.apply([Mutation(new_uid(), T0, (Add(7, T0 + HOUR),))], BatchToken("new", 1))
+    with closing(sqlite3.connect(sqlite_store.path)) as conn, conn:
+        conn.execute(
+            "UPDATE applied_batches SET applied_at = applied_at - ? WHERE writer = 'old'",
+            (TOKENS_KEPT_SECONDS + 1,),
+        )
+    await sqlite_store.reclaim(time.time(), 1000)
+    with closing(sqlite3.connect(sqlite_store.path)) as conn:
+        writers = [w for (w,) in conn.execute("SELECT writer FROM applied_batches")]
+    assert writers == ["new"]
 
 
 async def test_redis_folds_a_big_entry_in_slices(redis_client: redis.Redis) -> None:
@@ -802,10 +846,19 @@ async def test_sqlite_sweep_walks_the_table_in_windows_and_wraps_around(
     assert sum([await sqlite_store.reclaim(now, 1_000) for _ in range(5)]) == 2
 
 
+SCHEMA_2_MEMBERSHIPS = """
+CREATE TABLE memberships (
+    uid INTEGER NOT NULL, segment_id INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    value INTEGER, first_added INTEGER NOT NULL, last_added INTEGER NOT NULL,
+    count INTEGER NOT NULL, recent TEXT, PRIMARY KEY (uid, segment_id)
+) WITHOUT ROWID;
+"""
+
+
 async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Path) -> None:
     path = tmp_path / "profiles.db"
     with closing(sqlite3.connect(path)) as conn:
-        conn.executescript(sqlite_backend._SCHEMA)
+        conn.executescript(SCHEMA_2_MEMBERSHIPS)  # before version 4's text column
         conn.execute("CREATE INDEX memberships_expires_at ON memberships (expires_at)")
         conn.execute(
             "INSERT INTO memberships VALUES (5, 7, ?, NULL, ?, ?, 1, NULL)", (T0 + DAY, T0, T0)
@@ -816,6 +869,8 @@ async def test_sqlite_upgrade_from_schema_2_drops_the_expiry_index(tmp_path: Pat
     await s.open()
     try:
         assert [m.segment_id for m in (await s.read(5, T0)).memberships] == [7]
+        await add(s, 5, T0, Add(7, T0 + DAY, None, "ford"))  # version 4: the text column
+        assert (await only(s, 5, T0)).text == "ford"
     finally:
         await s.close()
     with closing(sqlite3.connect(path)) as conn:
@@ -944,6 +999,26 @@ async def test_redis_user_hash_stays_a_compact_listpack(redis_client: redis.Redi
         delete_prefix(redis_client, prefix)
     assert len(records) == 4
     assert max(len(v) for v in records.values()) == 20 + 2 * RECENT_ADDS_KEPT
+    assert encoding == b"listpack"
+
+
+async def test_redis_text_values_keep_the_hash_a_compact_listpack(
+    redis_client: redis.Redis,
+) -> None:
+    # a text value is a field of its own (`t<segment>`), at most 60 bytes: still a listpack
+    prefix = f"{RUN_PREFIX}{next(_prefixes)}:"
+    s = RedisProfileStore(REDIS_URL, prefix=prefix)
+    await s.open()
+    uid = new_uid()
+    try:
+        for i in range(20):
+            await add(s, uid, T0 + i * 61, Add(7, T0 + DAY, None, "x" * 60), Add(8, T0 + DAY, 3))
+        records = redis_client.hgetall(s.key(uid))
+        encoding = redis_client.object("encoding", s.key(uid))
+    finally:
+        await s.close()
+        delete_prefix(redis_client, prefix)
+    assert records[b"t7"] == b"x" * 60 and b"t8" not in records
     assert encoding == b"listpack"
 
 

@@ -54,7 +54,7 @@ def redis_start_hint(problem: str) -> str:
     return (
         f"Redis is required at {REDIS_URL} and cannot be reached ({problem}). Start it with "
         "scripts/ensure-services (or: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 "
-        '--save "" --appendonly no).'
+        '--save "" --appendonly yes --appendfsync everysec).'
     )
 
 
@@ -331,6 +331,7 @@ class AdminApi(ApiClient):
         )
         assert response.status_code == 200, response.text
         token = response.json()["response"]["token"]
+        self.client.cookies.delete("segpixel_token")  # this client sends it as a header instead
         self._tokens[str(self.client.base_url)] = token
         return token
 

@@ -184,12 +184,61 @@ def test_bad_report_requests_answer_a_syntax_sentence(px: Pixel) -> None:
         px.api, columns=["segment_id", "daily_uniques"], report_interval="today"
     )
     assert "columns must include day to report daily_uniques" in error_of(no_day, 400, "SYNTAX")
-    no_interval = request_report(px.api, columns=["segment_id"])
-    assert "report_interval is required" in error_of(no_interval, 400, "SYNTAX")
+    no_column = request_report(px.api, columns=["segment_id"], orders=["day"])
+    assert "orders[0] must name one of the report's columns" in error_of(no_column, 400, "SYNTAX")
     not_json = px.api.request("POST", "/report", content=b"{", headers={"content-type": JSON})
     assert "not valid JSON" in error_of(not_json, 400, "SYNTAX")
-    assert "id is required" in error_of(px.api.get("/report"), 400, "SYNTAX")
+    assert "id is required" in error_of(px.api.get("/report-download"), 400, "SYNTAX")
     error_of(px.api.get("/report-download?id=999999"), 404, "NOTFOUND")
+
+
+def test_report_requests_as_the_reference_documents_them(px: Pixel) -> None:
+    # no interval and no dates: today; `orders` sorts the rows; `emails`: a warning, no mail
+    noon = next_noon(px)
+    move_to(px, noon)
+    member = px.member("Orders")
+    segments = [px.segment(member["id"], name) for name in ("B", "A", "C")]
+    px.sync()  # the pixel servers know the new segments
+    for loads, segment in zip((2, 3, 1), segments, strict=True):
+        for _ in range(loads):
+            assert_gif(px.browser().seg(f"add={segment['id']}"))
+    ids = [s["id"] for s in segments]
+    request = {
+        "columns": ["segment_name", "day", "total_loads"],
+        "filters": [{"segment_id": ids}],
+        "format": "json",
+    }
+    response = request_report(px.api, **request, emails=["ops@example.com"])
+    assert response.status_code == 200, response.text
+    (warning,) = response.json()["response"]["dbg_info"]["warnings"]
+    assert "sends no mail" in warning
+    by_loads = report_rows(
+        px.api, **request, orders=[{"order_by": "total_loads", "direction": "DESC"}]
+    )
+    today = noon.date().isoformat()
+    assert by_loads == [
+        {"segment_name": "A", "day": today, "total_loads": 3},
+        {"segment_name": "B", "day": today, "total_loads": 2},
+        {"segment_name": "C", "day": today, "total_loads": 1},
+    ]
+    by_name = report_rows(px.api, **request, orders=["segment_name"])
+    assert [r["segment_name"] for r in by_name] == ["A", "B", "C"]
+    move_to(px, noon + timedelta(days=1))  # tomorrow: today's report is empty
+    assert report_rows(px.api, **request) == []
+
+
+def test_report_without_an_id_lists_the_callers_reports(px: Pixel) -> None:
+    member = px.member("Listed")
+    px.segment(member["id"], "Listed loads")
+    boss = px.api.make_user(f"lister-{member['id']}", "member", member_id=member["id"])
+    mine = request_report(boss, columns=["segment_id", "total_loads"], report_interval="today")
+    report_id = mine.json()["response"]["report_id"]
+    request_report(px.api, columns=["segment_id"], report_interval="today")  # the admin's
+    listing = boss.ok("GET", "/report")
+    assert [r["id"] for r in listing["reports"]] == [report_id], "only the caller's member's"
+    assert listing["count"] == 1 and listing["reports"][0]["member_id"] == member["id"]
+    everything = px.api.ok("GET", "/report?sort=id.desc&num_elements=1")
+    assert everything["count"] >= 2 and len(everything["reports"]) == 1
 
 
 def test_segments_show_their_quick_stats(px: Pixel) -> None:

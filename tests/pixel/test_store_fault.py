@@ -49,22 +49,26 @@ FIRST_UID = 7_000_000_000_000
 
 
 class PrivateRedis:
-    def __init__(self, directory: Path):
+    """A redis-server of the test's own; with an append-only file fsync'd on every write, unless
+    `aof=False` (a Redis that forgets everything when it dies)."""
+
+    def __init__(self, directory: Path, aof: bool = True):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.dir = directory
+        self.aof = aof
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        aof = ("yes", "--appendfsync", "always") if self.aof else ("no",)
         self.proc = subprocess.Popen(
             [
                 REDIS_SERVER,
                 "--port", str(self.port),
                 "--bind", "127.0.0.1",
                 "--save", "",
-                "--appendonly", "yes",
-                "--appendfsync", "always",
+                "--appendonly", *aof,
                 "--dir", str(self.dir),
                 "--logfile", str(self.dir / "redis.log"),
             ],

@@ -49,6 +49,23 @@ def test_start_date_is_included_and_end_date_excluded() -> None:
     assert (request.first, request.last) == (date(2026, 1, 30), date(2026, 2, 1))
 
 
+def test_no_interval_and_no_dates_is_today_as_the_reference() -> None:
+    request = parse(report_interval=None)
+    assert (request.first, request.last, request.interval) == (TODAY, TODAY, "today")
+
+
+def test_orders_and_emails_as_the_reference_documents_them() -> None:
+    request = parse(
+        columns=["segment_id", "day", "total_loads"],
+        orders=["day", {"order_by": "total_loads", "direction": "DESC"}],
+        emails=["ops@example.com"],
+    )
+    assert request.orders == (("day", False), ("total_loads", True))
+    assert request.notes and "no mail" in request.notes[0]
+    assert ReportRequest.from_params(request.as_params()).orders == request.orders
+    assert parse(emails=[]).notes == ()
+
+
 def test_a_full_request_round_trips_through_the_job_params() -> None:
     request = parse(
         columns=["segment_name", "day", "daily_uniques", "total_loads"],
@@ -56,6 +73,7 @@ def test_a_full_request_round_trips_through_the_job_params() -> None:
         format="json",
         groups=["day"],
         timezone="UTC",
+        orders=[{"order_by": "daily_uniques", "direction": "desc"}],
     )
     assert request.segment_ids == (3, 4)
     assert request.daily_uniques and not request.monthly_uniques
@@ -103,11 +121,6 @@ def test_a_full_request_round_trips_through_the_job_params() -> None:
             id="interval",
         ),
         pytest.param(
-            {"report_interval": None},
-            "report_interval is required (or start_date and end_date)",
-            id="no-interval",
-        ),
-        pytest.param(
             {"start_date": "2026-01-01"},
             "report_interval cannot be combined with start_date/end_date",
             id="both",
@@ -151,7 +164,20 @@ def test_a_full_request_round_trips_through_the_job_params() -> None:
         pytest.param(
             {"groups": ["month"]}, "groups may only name the dimension columns", id="groups"
         ),
-        pytest.param({"orders": ["day"]}, "orders is not a field of a report", id="unknown-field"),
+        pytest.param({"order": ["day"]}, "order is not a field of a report", id="unknown-field"),
+        pytest.param(
+            {"orders": ["day"]},
+            "orders[0] must name one of the report's columns (segment_id, total_loads); got 'day'",
+            id="order-not-a-column",
+        ),
+        pytest.param(
+            {"orders": [{"order_by": "total_loads", "direction": "up"}]},
+            "orders[0].direction must be asc or desc (got 'up')",
+            id="order-direction",
+        ),
+        pytest.param(
+            {"emails": "a@b.example"}, "emails must be a list of e-mail addresses", id="emails"
+        ),
     ],
 )
 def test_bad_requests_name_the_field(fields: dict[str, Any], sentence: str) -> None:

@@ -62,7 +62,8 @@ class User:
         return Profile(7, tuple(memberships))
 
     def state(self):  # type: ignore[no-untyped-def]
-        return user_state(self.profile(), self.now, self.call_adds, self.known)
+        call_adds = [(sid, value, None) for sid, value in self.call_adds]  # (no text value)
+        return user_state(self.profile(), self.now, call_adds, self.known)
 
 
 values = st.one_of(st.none(), st.integers(1, 12))

@@ -71,7 +71,7 @@ def grouped(**item: Any) -> dict[str, Any]:
         ),
         pytest.param(
             {"segment_targets": [{"action": "include"}]},
-            "profile.segment_targets[0].id is required: the segment to target",
+            "profile.segment_targets[0].id is required: the segment to target (or its code)",
             id="id-required",
         ),
         pytest.param(grouped(id="7"), f"{ITEM}.id must be a whole number (got '7')", id="id-type"),
@@ -126,8 +126,25 @@ def grouped(**item: Any) -> dict[str, Any]:
         ),
         pytest.param(
             grouped(other_in_list=[1, "2"]),
-            f"{ITEM}.other_in_list[1] must be a whole number (got '2')",
+            f"{ITEM}.other_in_list must hold numbers or text values, not both",
+            id="in-list-mixed",
+        ),
+        pytest.param(
+            grouped(other_in_list=[1, 2.5]),
+            f"{ITEM}.other_in_list[1] must be a whole number (got 2.5)",
             id="in-list-item",
+        ),
+        pytest.param(
+            grouped(other_equals=""),
+            f"{ITEM}.other_equals as text must be 1 to 60 characters (an ad call's values are "
+            "no longer; got 0)",
+            id="empty-text",
+        ),
+        pytest.param(
+            grouped(code="no.dots"),
+            f"{ITEM}.code must be 1 to 50 characters, each a letter, a digit, '_' or '-' (no "
+            "spaces, dots or other characters) (got 'no.dots')",
+            id="code-charset",
         ),
         pytest.param(
             grouped(other_greater=5, other_less=6),
@@ -158,10 +175,10 @@ def grouped(**item: Any) -> dict[str, Any]:
             id="within-range",
         ),
         pytest.param(
-            grouped(code="x"),
-            f"{ITEM}.code is not a known field (known: id, action, start_minutes, "
-            "expire_minutes, other_equals, other_less, other_greater, other_in_list, "
-            "min_count, within_minutes)",
+            grouped(cod="x"),
+            f"{ITEM}.cod is not a known field (known: id, code, name, deleted, action, "
+            "start_minutes, expire_minutes, other_equals, other_less, other_greater, "
+            "other_in_list, min_count, within_minutes)",
             id="unknown-item-field",
         ),
         pytest.param(
@@ -194,7 +211,8 @@ def test_defaults_and_null_target_everyone() -> None:
     assert parse_targeting({}) == Targeting()
     assert parse_targeting({"segment_group_targets": None, "segment_targets": []}) == Targeting()
     t = parse_targeting(grouped())
-    assert t == Targeting("and", (SegmentGroup("and", (SegmentTarget(7),)),))
+    # as the reference: a group without boolean_operator is `or`; between groups, `and`
+    assert t == Targeting("and", (SegmentGroup("or", (SegmentTarget(7),)),))
     assert (t.groups[0].segments[0].start_minutes, t.groups[0].segments[0].expire_minutes) == (
         0,
         -1,

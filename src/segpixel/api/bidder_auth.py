@@ -14,7 +14,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from segpixel.api.deps import ApiState, Caller, api_state, current_caller, token_of
+from segpixel.api.deps import (
+    ApiState,
+    Caller,
+    CookieToken,
+    HeaderToken,
+    api_state,
+    current_caller,
+    token_of,
+)
 from segpixel.domain.access import Principal
 
 TTL = 1.0
@@ -40,7 +48,9 @@ class PrincipalCache:
             del self._entries[next(iter(self._entries))]
 
 
-async def bidder_caller(request: Request) -> Caller:
+async def bidder_caller(
+    request: Request, _header: HeaderToken = None, _cookie: CookieToken = None
+) -> Caller:
     """Async, with no sync sub-dependency: a cache hit costs no thread hop."""
     state: ApiState = api_state(request)
     cache = getattr(request.app.state, "principal_cache", None)

@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session
 
 from segpixel.api.logins import LoginGuard
+from segpixel.api.token_cookie import SAFE_METHODS, TOKEN_COOKIE, cross_site
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.passwords import PasswordPool
 from segpixel.catalog.repo import Repo
@@ -18,13 +20,29 @@ from segpixel.catalog.users import TokenStore
 from segpixel.domain.access import Principal
 from segpixel.domain.paging import Page, parse_page
 from segpixel.domain.user_ids import USER_ID_MAX, USER_ID_MIN
-from segpixel.errors import BadRequest, Unauthenticated
+from segpixel.errors import BadRequest, Forbidden, Unauthenticated
 from segpixel.settings import Settings
 
-TOKEN_COOKIE = "segpixel_token"
 MAX_ID = 2**31 - 1
 
 R = TypeVar("R", bound=Repo)  # type: ignore[type-arg]
+
+# The two ways a token comes back, as OpenAPI security schemes: /docs "Authorize" takes the token
+# POST /auth answered, and "Try it out" then sends it. They only document: `credentials` reads both.
+TOKEN_HEADER = APIKeyHeader(
+    name="Authorization",
+    scheme_name="token",
+    auto_error=False,
+    description="The token of POST /auth, bare or as `Bearer TOKEN`.",
+)
+TOKEN_COOKIE_KEY = APIKeyCookie(
+    name=TOKEN_COOKIE,
+    scheme_name="cookie",
+    auto_error=False,
+    description=f"The token in the cookie `{TOKEN_COOKIE}`.",
+)
+HeaderToken = Annotated[str | None, Security(TOKEN_HEADER)]
+CookieToken = Annotated[str | None, Security(TOKEN_COOKIE_KEY)]
 
 
 @dataclass
@@ -63,19 +81,37 @@ class Caller:
 
 
 def token_of(request: Request) -> str | None:
+    return credentials(request)[0]
+
+
+def credentials(request: Request) -> tuple[str | None, bool]:
+    """The token sent, and whether it came only as the login cookie."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, rest = header.partition(" ")
-        return rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
-    return request.cookies.get(TOKEN_COOKIE)
+        return (rest.strip() if scheme.lower() == "bearer" and rest else header.strip()), False
+    token = request.cookies.get(TOKEN_COOKIE)
+    return token, token is not None
 
 
-def current_caller(request: Request, state: Annotated[ApiState, Depends(api_state)]) -> Caller:
-    token = token_of(request)
+def current_caller(
+    request: Request,
+    state: Annotated[ApiState, Depends(api_state)],
+    _header: HeaderToken = None,
+    _cookie: CookieToken = None,
+) -> Caller:
+    token, by_cookie = credentials(request)
     if not token:
         raise Unauthenticated(
             "authentication required: POST /auth, then send the token in the Authorization header"
         )
+    if by_cookie and request.method not in SAFE_METHODS:
+        why = cross_site(request)
+        if why is not None:  # another site's page drives this browser: never with its cookie
+            raise Forbidden(
+                f"a change sent by another site's page is refused ({why}); scripts send the "
+                "token in the Authorization header (or the cookie, without Origin)"
+            )
     with state.catalog.session() as session:
         principal = state.tokens.resolve(session, token, state.clock())
     for name, value in request.query_params.multi_items():

@@ -28,17 +28,28 @@ STATUS = {
 }
 
 
-def ok(payload: dict[str, Any], *, count: int = 1, page: Page | None = None) -> dict[str, Any]:
+RATE_EXCEEDED = "RATE_EXCEEDED"  # the error_code the reference's clients back off on
+
+
+def ok(
+    payload: dict[str, Any],
+    *,
+    count: int = 1,
+    page: Page | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """A success body; `warnings` (what was accepted but ignored) go in `dbg_info.warnings`."""
     page = page or Page()
-    return {
-        "response": {
-            "status": "OK",
-            "count": count,
-            "start_element": page.start_element,
-            "num_elements": page.num_elements,
-            **payload,
-        }
+    body: dict[str, Any] = {
+        "status": "OK",
+        "count": count,
+        "start_element": page.start_element,
+        "num_elements": page.num_elements,
+        **payload,
     }
+    if warnings:
+        body["dbg_info"] = {"warnings": warnings}
+    return {"response": body}
 
 
 def error_body(
@@ -94,7 +105,7 @@ async def _on_segpixel_error(_request: Request, exc: SegpixelError) -> JSONRespo
         exc.message,
         fields=_fields(exc.errors),
         headers=headers,
-        error_code="rate_limited" if limited else None,
+        error_code=RATE_EXCEEDED if limited else None,
     )
 
 
@@ -134,6 +145,8 @@ def _describe(err: dict[str, Any]) -> dict[str, str]:
     field = ".".join(p if not p.isdigit() else f"[{p}]" for p in loc).replace(".[", "[") or "body"
     rule = str(err.get("msg", "is invalid"))
     rule = rule[0].lower() + rule[1:]
+    if err.get("type") == "body_form":  # the payload key is missing: name it, as the rule does
+        return {"field": err["ctx"]["field"], "message": rule}
     if err.get("type") == "extra_forbidden":
         rule = "is not a known field"
     elif err.get("type") == "missing":

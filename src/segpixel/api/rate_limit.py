@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from segpixel.api.envelope import RATE_EXCEEDED
 from segpixel.limits import ClientAddress, TokenBuckets, retry_after
 
 __all__ = ["ApiRateLimit", "ClientAddress"]
@@ -32,7 +33,7 @@ def limit_body(message: str) -> bytes:
                 "status": "error",
                 "error_id": "LIMIT",
                 "error": message,
-                "error_code": "rate_limited",
+                "error_code": RATE_EXCEEDED,
             }
         }
     ).encode()

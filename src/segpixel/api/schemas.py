@@ -3,13 +3,31 @@
 Only shape lives here (types, known fields, enumerations); the rules (ranges, charsets, the
 piggyback rules…) live in `segpixel.domain` so the API and the console share them. Every model
 forbids unknown fields so a typo is answered with a sentence instead of being silently dropped.
+
+`*In` models hold what a service stores. What a body of the service may carry besides (SPEC
+§2.1: the read-only fields a GET returned, the fields the reference documents that we do not
+implement) is added from the service's table in `api/service_fields.py` by `round_trip`, and
+`body_of` wraps it as the reference does: `{"segment": {...}}` or, in bulk, `{"segments": [...]}`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from segpixel.api import service_fields as tables
+from segpixel.api.service_fields import ServiceFields
+from segpixel.domain.limits import PAGE_SIZE_MAX
 
 # strict: `true` is not the number 1, nor is "5" an id (JSON has numbers for that)
 Int = Annotated[int, Field(strict=True)]
@@ -35,8 +53,17 @@ class Shape(BaseModel):
         return value
 
 
+READ_ONLY = "Read-only: accepted back (as a GET returned it) and ignored."
+NOT_IMPLEMENTED = (
+    "Documented by the reference, not implemented by segpixel: accepted, not stored, and named "
+    "in the answer's dbg_info.warnings."
+)
+MAX_BULK = PAGE_SIZE_MAX  # objects in one bulk body
+
+
 class IdRef(Shape):
     id: Id
+    name: Any = Field(None, description=READ_ONLY)  # the reference's answers name the object
 
 
 class PiggybackIn(Shape):
@@ -47,11 +74,12 @@ class PiggybackIn(Shape):
 class QueryStringMappingIn(Shape):
     param: str
     value_type: Literal["text", "numeric", "none"] = "text"
-    values: list[str] = Field(default_factory=list, max_length=1000)
+    # null is an empty list, as the reference's own answers write it
+    values: list[str] | None = Field(None, max_length=1000)
     allow_empty_text: StrictBool = False
-    publishers: list[IdRef] = Field(default_factory=list, max_length=1000)
-    sites: list[IdRef] = Field(default_factory=list, max_length=1000)
-    placements: list[IdRef] = Field(default_factory=list, max_length=1000)
+    publishers: list[IdRef] | None = Field(None, max_length=1000)
+    sites: list[IdRef] | None = Field(None, max_length=1000)
+    placements: list[IdRef] | None = Field(None, max_length=1000)
 
 
 class KeyValueMappingIn(Shape):
@@ -75,10 +103,6 @@ class SegmentIn(Shape):
     querystring_mapping_key_value: KeyValueMappingIn | None = None
 
 
-class SegmentBody(Shape):
-    segment: SegmentIn
-
-
 class AdvertiserIn(Shape):
     member_id: Id | None = None
     name: str | None = None
@@ -86,19 +110,11 @@ class AdvertiserIn(Shape):
     state: State | None = None
 
 
-class AdvertiserBody(Shape):
-    advertiser: AdvertiserIn
-
-
 class MemberIn(Shape):
     name: str | None = None
     state: State | None = None
     redirect_domains: list[str] | None = Field(None, max_length=1000)
     dongle: str | None = None
-
-
-class MemberBody(Shape):
-    member: MemberIn
 
 
 class UsersyncIn(Shape):
@@ -110,20 +126,12 @@ class UsersyncIn(Shape):
     priority: Int | None = None
 
 
-class UsersyncBody(Shape):
-    usersync_pixel: UsersyncIn = Field(alias="usersync-pixel")
-
-
 class UserIn(Shape):
     username: str | None = None
     password: str | None = None
     role: Literal["admin", "member", "advertiser"] | None = None
     member_id: Id | None = None
     advertiser_id: Id | None = None
-
-
-class UserBody(Shape):
-    user: UserIn
 
 
 class Credentials(Shape):
@@ -144,29 +152,32 @@ class InventoryIn(Shape):
     state: State | None = None
 
 
-class PublisherBody(Shape):
-    publisher: InventoryIn
-
-
 class SiteIn(InventoryIn):
     publisher_id: Id | None = None
-
-
-class SiteBody(Shape):
-    site: SiteIn
 
 
 class PlacementIn(InventoryIn):
     site_id: Id | None = None
 
 
-class PlacementBody(Shape):
-    placement: PlacementIn
-
-
 class CreativeSegmentIn(Shape):
     id: Id
     action: str  # add_on_view | add_on_click: checked by the domain, which names the rule
+
+
+class CreativeRef(IdRef):
+    """A line item's creative as the reference's answers show it: only `id` is read."""
+
+    code: Any = Field(None, description=READ_ONLY)
+    state: Any = Field(None, description=READ_ONLY)
+    width: Any = Field(None, description=READ_ONLY)
+    height: Any = Field(None, description=READ_ONLY)
+    format: Any = Field(None, description=READ_ONLY)
+    audit_status: Any = Field(None, description=READ_ONLY)
+    is_expired: Any = Field(None, description=READ_ONLY)
+    is_prohibited: Any = Field(None, description=READ_ONLY)
+    is_self_audited: Any = Field(None, description=READ_ONLY)
+    pop_window_maximize: Any = Field(None, description=READ_ONLY)
 
 
 class CreativeIn(Shape):
@@ -182,10 +193,6 @@ class CreativeIn(Shape):
     segments: list[CreativeSegmentIn] | None = Field(None, max_length=1000)
 
 
-class CreativeBody(Shape):
-    creative: CreativeIn
-
-
 class LineItemIn(Shape):
     member_id: Id | None = None
     advertiser_id: Id | None = None
@@ -193,12 +200,8 @@ class LineItemIn(Shape):
     state: State | None = None
     priority: Int | None = None
     weight: Int | None = None
-    creatives: list[Id | IdRef] | None = Field(None, max_length=1000)  # ids or {"id": N}
+    creatives: list[Id | CreativeRef] | None = Field(None, max_length=1000)  # ids or {"id": N}
     profile: dict[str, Any] | None = None  # SPEC §7: read and checked by domain.targeting_rules
-
-
-class LineItemBody(Shape):
-    line_item: LineItemIn = Field(alias="line-item")
 
 
 class EvaluateBody(Shape):
@@ -207,3 +210,85 @@ class EvaluateBody(Shape):
     user_id: Int | str  # our user id; a string keeps 64-bit ids exact in JavaScript clients
     profile: dict[str, Any] | None = None
     line_item_id: Id | None = None
+
+
+# -- bodies as the reference's clients send them (SPEC §2.1) -------------------------------------
+
+
+class Bulk(Shape):
+    """`{"<service>": {...}}` or `{"<services>": [...]}`: one of the two."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # refused as "not an object" by the model itself
+        one, many = (field.alias or name for name, field in cls.model_fields.items())
+        sent = [key for key in (one, many) if data.get(key) is not None]
+        if len(sent) != 1:
+            other = [key for key in data if key not in (one, many)]
+            got = f" (got {', '.join(other)[:80]})" if other else ""
+            raise PydanticCustomError(
+                "body_form",
+                "{field} is required: send {form}, one of the two{got}",
+                {"field": one, "form": f'{{"{one}": {{...}}}} or {{"{many}": [...]}}', "got": got},
+            )
+        return data
+
+    def objects(self) -> tuple[list[BaseModel], bool]:
+        """The objects sent, and whether they came as a list (the bulk form)."""
+        (value,) = [getattr(self, n) for n in self.model_fields_set if getattr(self, n) is not None]
+        return (value, True) if isinstance(value, list) else ([value], False)
+
+
+def round_trip(base: type[Shape], service: ServiceFields) -> type[Shape]:
+    """`base` plus the fields a body of `service` may carry without them being stored."""
+    extra: dict[str, Any] = {}
+    for name in sorted(service.read_only - base.model_fields.keys()):
+        kind = Id | None if name == "id" else Any
+        note = READ_ONLY
+        if name == "id":
+            note = "The object's id: on PUT it names the object (as ?id= does); on POST ignored."
+        elif name in service.derived:
+            note = "Read-only, derived from the other fields: sent back, it must agree."
+        extra[name] = (kind, Field(None, description=note))
+    for name in service.unimplemented:
+        extra[name] = (Any, Field(None, description=NOT_IMPLEMENTED))
+    name = "".join(part.capitalize() for part in service.key.split("-"))
+    model = create_model(name, __base__=base, **extra)
+    model.__doc__ = base.__doc__
+    return model
+
+
+def body_of(base: type[Shape], service: ServiceFields) -> type[Bulk]:
+    item = round_trip(base, service)
+    one, many = service.key.replace("-", "_"), service.plural.replace("-", "_")
+    return create_model(
+        f"{item.__name__}Body",
+        __base__=Bulk,
+        **{
+            one: (item | None, Field(None, alias=service.key)),
+            many: (
+                list[item] | None,  # type: ignore[valid-type]
+                Field(
+                    None,
+                    alias=service.plural,
+                    min_length=1,
+                    max_length=MAX_BULK,
+                    description=f"Several at once: all or nothing (at most {MAX_BULK})",
+                ),
+            ),
+        },
+    )
+
+
+SegmentBody = body_of(SegmentIn, tables.SEGMENT)
+AdvertiserBody = body_of(AdvertiserIn, tables.ADVERTISER)
+MemberBody = body_of(MemberIn, tables.MEMBER)
+UserBody = body_of(UserIn, tables.USER)
+UsersyncBody = body_of(UsersyncIn, tables.USERSYNC_PIXEL)
+PublisherBody = body_of(InventoryIn, tables.PUBLISHER)
+SiteBody = body_of(SiteIn, tables.SITE)
+PlacementBody = body_of(PlacementIn, tables.PLACEMENT)
+CreativeBody = body_of(CreativeIn, tables.CREATIVE)
+LineItemBody = body_of(LineItemIn, tables.LINE_ITEM)

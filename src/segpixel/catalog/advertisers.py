@@ -16,7 +16,6 @@ from segpixel.errors import Conflict, Forbidden
 class AdvertiserRepo(Repo[Advertiser]):
     model = Advertiser
     noun = "advertiser"
-    sortable = ("id", "name", "code", "state", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal
@@ -69,6 +68,7 @@ class AdvertiserRepo(Repo[Advertiser]):
 
     def update(self, row: Advertiser, fields: dict[str, Any]) -> Advertiser:
         self._require_manager(row.member_id)
+        self.keep_owner(row, fields, "an advertiser")
         current = {"name": row.name, "code": row.code, "state": row.state}
         current.update({k: v for k, v in fields.items() if k in current})
         self._store(row, AdvertiserDraft(member_id=row.member_id, **current), row_id=row.id)

@@ -19,7 +19,6 @@ SCALARS = ("name", "state", "width", "height", "content", "media_url", "click_ur
 class CreativeRepo(AdvertiserOwnedRepo[Creative]):
     model = Creative
     noun = "creative"
-    sortable = (*AdvertiserOwnedRepo.sortable, "advertiser_id", "width", "height")
     dependents = ((LineItemCreative, "creative_id", "line item(s)"),)
 
     def create(self, advertiser_id: int, fields: dict[str, Any]) -> Creative:

@@ -72,7 +72,6 @@ class SiteRepo(InventoryRepo):
     model = Site
     noun = "site"
     parent = ("publisher_id", PublisherRepo)
-    sortable = (*InventoryRepo.sortable, "publisher_id")
     dependents = ((Placement, "site_id", "placement(s)"),)
 
 
@@ -80,7 +79,6 @@ class PlacementRepo(InventoryRepo):
     model = Placement
     noun = "placement"
     parent = ("site_id", SiteRepo)
-    sortable = (*InventoryRepo.sortable, "site_id")
 
 
 def _common(row: Any) -> dict[str, Any]:

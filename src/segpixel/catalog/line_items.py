@@ -14,11 +14,16 @@ from sqlalchemy import select
 
 from segpixel.catalog.owned import AdvertiserOwnedRepo
 from segpixel.catalog.repo import fmt_time
-from segpixel.catalog.segment_use import check_segment_refs
+from segpixel.catalog.segment_use import check_segment_refs, segment_lookups
 from segpixel.catalog.tables import Creative, LineItem, LineItemCreative, LineItemSegment
 from segpixel.domain.errors import FieldError, ValidationFailed, field_error, raise_if_any
 from segpixel.domain.line_items import LineItemDraft, line_item_errors
-from segpixel.domain.targeting_rules import parse_targeting, segment_refs, targeting_out
+from segpixel.domain.targeting_rules import (
+    bind_segments,
+    parse_targeting,
+    segment_refs,
+    targeting_out,
+)
 
 SCALARS = ("name", "state", "priority", "weight", "profile")
 
@@ -26,7 +31,6 @@ SCALARS = ("name", "state", "priority", "weight", "profile")
 class LineItemRepo(AdvertiserOwnedRepo[LineItem]):
     model = LineItem
     noun = "line item"
-    sortable = (*AdvertiserOwnedRepo.sortable, "advertiser_id", "priority")
 
     def create(self, advertiser_id: int, fields: dict[str, Any]) -> LineItem:
         member_id, advertiser_id = self.owner(advertiser_id)
@@ -54,7 +58,8 @@ class LineItemRepo(AdvertiserOwnedRepo[LineItem]):
 
     def _store(self, row: LineItem, draft: LineItemDraft) -> None:
         raise_if_any(line_item_errors(draft))
-        targeting = parse_targeting(draft.profile)
+        by_id, by_code = segment_lookups(self.session, row.member_id)
+        targeting = bind_segments(parse_targeting(draft.profile), by_id, by_code)
         self._check_creatives(row, draft.creatives)
         check_segment_refs(
             self.session, self.principal, segment_refs(targeting), row.member_id, row.advertiser_id

@@ -18,7 +18,6 @@ from segpixel.public_suffix import is_public_suffix
 class MemberRepo(Repo[Member]):
     model = Member
     noun = "member"
-    sortable = ("id", "name", "state", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal

@@ -16,7 +16,6 @@ from segpixel.errors import Conflict, Forbidden
 class OwnedRepo(Repo[Row]):
     """Filters shared by every list: ids, equality on owner columns, and search by id or name."""
 
-    sortable = ("id", "name", "state", "last_modified")
     # (table, foreign key column, what) whose rows keep one of ours from being deleted
     dependents: ClassVar[tuple[tuple[type[Base], str, str], ...]] = ()
 

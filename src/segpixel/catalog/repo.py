@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from segpixel.catalog.tables import Base, Member
 from segpixel.domain.access import Principal
+from segpixel.domain.errors import ValidationFailed, field_error
 from segpixel.domain.fields import code_collision_error
+from segpixel.domain.filters import Filter
 from segpixel.domain.paging import Page
 from segpixel.errors import Conflict, Forbidden, NotFound
 
@@ -32,7 +34,7 @@ class Repo(Generic[Row]):
 
     model: ClassVar[type[Base]]
     noun: ClassVar[str]  # "segment", as in error sentences
-    sortable: ClassVar[tuple[str, ...]] = ("id",)
+    sortable: ClassVar[tuple[str, ...]] = ("id",)  # the API's come from api/service_fields.py
 
     def __init__(self, session: Session, principal: Principal):
         self.session = session
@@ -60,6 +62,12 @@ class Repo(Generic[Row]):
         if row is None:
             raise NotFound(f"{self.noun} with {what} not found")
         return row
+
+    def filtered(self, stmt: Select[Any], filters: Sequence[Filter]) -> Select[Any]:
+        """`stmt` narrowed by listing filters (domain/filters.py) on the columns they name."""
+        for flt in filters:
+            stmt = stmt.where(_condition(getattr(self.model, flt.field), flt))
+        return stmt
 
     def list(self, stmt: Select[Any], page: Page) -> tuple[int, list[Row]]:
         stmt = self.scope(stmt)
@@ -92,6 +100,17 @@ class Repo(Generic[Row]):
             error = code_collision_error("code", code, clash.code, self.noun)  # type: ignore[attr-defined]
             raise Conflict(error.message, [error])
 
+    def keep_owner(self, row: Row, fields: dict[str, Any], noun: str = "") -> None:
+        """A PUT may send the owner back unchanged (a round trip), never another one."""
+        if "member_id" in fields and fields["member_id"] != row.member_id:  # type: ignore[attr-defined]
+            raise ValidationFailed(
+                [
+                    field_error(
+                        "member_id", f"cannot be changed: {noun or 'it'} stays with its member"
+                    )
+                ]
+            )
+
     def touch(self, row: Row) -> None:
         row.last_modified = utcnow()  # type: ignore[attr-defined]
 
@@ -99,3 +118,26 @@ class Repo(Generic[Row]):
         for name, value in fields.items():
             setattr(row, name, value)
         self.touch(row)
+
+
+def _condition(column: Any, flt: Filter) -> ColumnElement[bool]:
+    op, values = flt.op, flt.values
+    if op == "in":
+        return column.in_(values) if len(values) > 1 else column == values[0]
+    if op == "not_in":  # a NULL is not any of the values listed
+        return column.not_in(values) | column.is_(None)
+    if op == "eq":
+        return column == values[0]
+    if op == "ne":
+        return (column != values[0]) | column.is_(None)
+    if op == "min":
+        return column >= values[0]
+    if op == "max":
+        return column <= values[0]
+    if op == "like":  # autoescape: '%' and '_' are looked for literally
+        return column.icontains(values[0], autoescape=True)
+    if op == "null":
+        return column.is_(None)
+    if op == "not_null":
+        return column.is_not(None)
+    raise ValueError(f"unknown filter operator {op!r}")

@@ -6,12 +6,16 @@ advertiser's (SPEC §1.2: an advertiser-level segment is targetable by that adve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from segpixel.catalog.tables import CreativeSegment, LineItemSegment, Segment
 from segpixel.domain.access import Principal
 from segpixel.domain.errors import FieldError, field_error, raise_if_any
+from segpixel.domain.segments import keeps_text
+from segpixel.domain.targeting_rules import SegmentFacts
 
 
 def check_segment_refs(
@@ -50,6 +54,26 @@ def check_segment_refs(
                 )
             )
     raise_if_any(errors)
+
+
+def facts_of(segment: Segment | None) -> SegmentFacts | None:
+    """What targeting needs of a segment: its id, and whether it keeps a text value."""
+    if segment is None:
+        return None
+    return SegmentFacts(segment.id, keeps_text(segment.querystring_mapping))
+
+
+def segment_lookups(
+    session: Session, member_id: int
+) -> tuple[Callable[[int], SegmentFacts | None], Callable[[str], SegmentFacts | None]]:
+    """(by id, by code within the member) for `targeting_rules.bind_segments`; codes match as in
+    pixels, case-sensitively."""
+
+    def by_code(code: str) -> SegmentFacts | None:
+        stmt = select(Segment).where(Segment.member_id == member_id, Segment.code == code)
+        return facts_of(session.scalars(stmt).first())
+
+    return (lambda sid: facts_of(session.get(Segment, sid))), by_code
 
 
 def segment_use(session: Session, segment_id: int) -> str | None:

@@ -43,15 +43,6 @@ LIST_FIELDS = ("piggyback_pixels",)
 class SegmentRepo(Repo[Segment]):
     model = Segment
     noun = "segment"
-    sortable = (
-        "id",
-        "short_name",
-        "code",
-        "state",
-        "expire_minutes",
-        "advertiser_id",
-        "last_modified",
-    )
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal

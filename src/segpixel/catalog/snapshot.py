@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from pathlib import Path
 
 from sqlalchemy import select
 
 from segpixel.catalog.ads_snapshot import load_ads
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.notify import CatalogListener, is_postgres
+from segpixel.catalog.snapshot_file import load_saved, save_view
 from segpixel.catalog.tables import CatalogVersion, Member, Segment, UsersyncPixel
 from segpixel.closing import cancel_within
 from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView, UsersyncView
 from segpixel.domain.members import usable_redirect_domains
-from segpixel.domain.segments import Piggyback, effective_expire_minutes
+from segpixel.domain.segments import Piggyback, effective_expire_minutes, keeps_text
 from segpixel.metrics import Registry
 from segpixel.public_suffix import is_public_suffix
 
@@ -45,6 +48,7 @@ def load_view(catalog: Catalog) -> CatalogView:
                 piggybacks=tuple(
                     Piggyback(p["url"], p["pixel_type"]) for p in row.piggyback_pixels or ()
                 ),
+                text_values=keeps_text(row.querystring_mapping),
             )
             for row in conn.execute(select(Segment.__table__))
         }
@@ -90,12 +94,18 @@ class SnapshotHolder:
         interval: float = 1.0,
         registry: Registry | None = None,
         listen: bool = True,
+        keep: Path | None = None,
     ):
         self.catalog = catalog
         self.interval = interval
         self.current = CatalogView()
         self.healthy = False
         self.last_error: str | None = None
+        # False until a view was read (from the catalog, or the saved one): the empty view
+        # before that knows no segment, and the pixel must not say "unknown" for one that exists.
+        self.loaded = False
+        self.saved_at: float | None = None  # serving the view saved then (catalog unreadable)
+        self.keep = keep  # where each new view is saved (catalog/snapshot_file.py)
         self.listener = (
             CatalogListener(catalog.url, self.wake) if listen and is_postgres(catalog.url) else None
         )
@@ -121,7 +131,15 @@ class SnapshotHolder:
         self._wake.set()
 
     async def start(self) -> None:
-        await self.refresh()
+        if not await self.refresh() and not self.loaded and self.keep is not None:
+            saved = await asyncio.to_thread(load_saved, self.keep, self.catalog.url)
+            if saved is not None and not self.loaded:
+                self.current, self.loaded, self.saved_at = saved.view, True, saved.saved_at
+                log.warning(
+                    "catalog unreadable at start: serving its snapshot of version %s saved %s",
+                    saved.view.version,
+                    time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(saved.saved_at)),
+                )
         self._tasks.append(asyncio.create_task(self._watch(), name="catalog-snapshot"))
         if self.listener is not None:
             self._tasks.append(asyncio.create_task(self.listener.run(), name="catalog-listener"))
@@ -138,7 +156,9 @@ class SnapshotHolder:
             if version != self.current.version or not self.healthy:
                 self.current = await asyncio.to_thread(load_view, self.catalog)
                 reloaded = True
+                await self._save(self.current)
             self.healthy, self.last_error = True, None
+            self.loaded, self.saved_at = True, None
             return reloaded
         except Exception as exc:  # the catalog DB is down: keep serving the last good view
             if self.healthy:
@@ -147,6 +167,14 @@ class SnapshotHolder:
                 )
             self.healthy, self.last_error = False, str(exc)[:200]
             return False
+
+    async def _save(self, view: CatalogView) -> None:
+        if self.keep is None:
+            return
+        try:
+            await asyncio.to_thread(save_view, self.keep, view, self.catalog.url)
+        except OSError as exc:  # a full disk: the previous saved view stays
+            log.warning("could not save the catalog snapshot to %s: %s", self.keep, exc)
 
     async def _watch(self) -> None:
         while True:

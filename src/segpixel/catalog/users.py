@@ -27,7 +27,6 @@ TOKENS_PER_USER = 100  # live tokens a user keeps; a login beyond ends the oldes
 class UserRepo(Repo[User]):
     model = User
     noun = "user"
-    sortable = ("id", "username", "role", "member_id", "last_modified")
 
     def __init__(
         self, session: Session, principal: Principal, hasher: Callable[[str], str] = hash_password

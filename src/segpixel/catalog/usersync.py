@@ -18,7 +18,6 @@ FIELDS = ("name", "url", "pixel_type", "state", "priority")
 class UsersyncRepo(Repo[UsersyncPixel]):
     model = UsersyncPixel
     noun = "usersync-pixel"
-    sortable = ("id", "name", "priority", "state", "last_modified")
 
     def scope(self, stmt: Select[Any]) -> Select[Any]:
         p = self.principal
@@ -47,6 +46,7 @@ class UsersyncRepo(Repo[UsersyncPixel]):
 
     def update(self, row: UsersyncPixel, fields: dict[str, Any]) -> UsersyncPixel:
         self._require_admin()
+        self.keep_owner(row, fields, "a usersync pixel")
         current = {name: getattr(row, name) for name in FIELDS}
         current.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
         self._store(row, row.member_id, current)

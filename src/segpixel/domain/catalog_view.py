@@ -22,6 +22,7 @@ class SegmentView:
     expire_minutes: int  # null already resolved to the 180-day maximum
     max_usersync_pixels: int
     piggybacks: tuple[Piggyback, ...] = ()
+    text_values: bool = False  # a text query-string segment: keeps the ad call's text (§5.1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""Paging and sorting of API lists (SPEC §2: start_element, num_elements ≤ 100, sort=field.dir)."""
+"""Paging and sorting of API lists (SPEC §2: start_element, num_elements ≤ 100, sort=field.dir).
+
+As the reference does, a page size above 100 is silently 100 (scripts ask for 1000 and page on
+by the `num_elements` the answer gives), and a page past the end is an empty list.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,16 @@ def parse_page(
 ) -> Page:
     errors: list[FieldError] = []
     start = _int_param("start_element", start_element, 0, 0, 10**9, errors)
-    size = _int_param("num_elements", num_elements, PAGE_SIZE_DEFAULT, 1, PAGE_SIZE_MAX, errors)
+    size = _int_param(
+        "num_elements",
+        num_elements,
+        PAGE_SIZE_DEFAULT,
+        1,
+        10**9,
+        errors,
+        f"must be at least 1 (a number above {PAGE_SIZE_MAX} reads as {PAGE_SIZE_MAX})",
+    )
+    size = min(size, PAGE_SIZE_MAX)
     sort_field, descending = "id", False
     if sort:
         name, _, direction = sort.partition(".")
@@ -41,7 +54,13 @@ def parse_page(
 
 
 def _int_param(
-    name: str, raw: str | None, default: int, low: int, high: int, errors: list[FieldError]
+    name: str,
+    raw: str | None,
+    default: int,
+    low: int,
+    high: int,
+    errors: list[FieldError],
+    rule: str | None = None,
 ) -> int:
     if raw is None or raw == "":
         return default
@@ -51,7 +70,8 @@ def _int_param(
         errors.append(field_error(name, f"must be a whole number (got {raw[:40]!r})"))
         return default
     if not low <= value <= high:
-        errors.append(field_error(name, f"must be between {low} and {high} (got {value})"))
+        rule = rule or f"must be between {low} and {high}"
+        errors.append(field_error(name, f"{rule} (got {value})"))
     return value
 
 

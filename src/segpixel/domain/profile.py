@@ -1,8 +1,9 @@
 """A user's profile: segment memberships, partner sync memory, and how a write changes them.
 
 The rules (SPEC §1.2, §3.1): an add sets expiry = now + the segment's expire_minutes but never
-shortens a later expiry; it replaces the value only when it brings one; an add to an expired (or
-absent) membership starts afresh. A membership remembers its first and last add, how many adds it
+shortens a later expiry; it replaces the value only when it brings one (and so the text value a
+text query-string segment keeps from the ad call, SPEC §5.1); an add to an expired (or absent)
+membership starts afresh. A membership remembers its first and last add, how many adds it
 has seen, and the times of its most recent adds (for "fired N times in D minutes" targeting).
 Every profile store applies exactly these rules; this module is their reference implementation.
 """
@@ -21,6 +22,7 @@ class Add:
     segment_id: int
     expires_at: int  # epoch seconds
     value: int | None = None  # None: keep the stored value
+    text: str | None = None  # a text query-string segment's matched value, lower-cased
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class Membership:
     last_added: int
     count: int  # adds since the membership (re)started
     recent_adds: tuple[int, ...] = ()  # earlier add times, newest first, minute precision
+    text: str | None = None  # the text value (lower-cased) of a text query-string segment
 
     def is_active(self, now: float) -> bool:
         return self.expires_at > now
@@ -77,7 +80,7 @@ class Profile:
 def apply_add(old: Membership | None, add: Add, at: int) -> Membership:
     """The membership after `add` at time `at` (SPEC §3.1)."""
     if old is None or not old.is_active(at):
-        return Membership(add.segment_id, add.expires_at, add.value, at, at, 1)
+        return Membership(add.segment_id, add.expires_at, add.value, at, at, 1, (), add.text)
     recent = (old.last_added, *old.recent_adds)[:RECENT_ADDS_KEPT]
     return replace(
         old,
@@ -86,6 +89,7 @@ def apply_add(old: Membership | None, add: Add, at: int) -> Membership:
         last_added=at,
         count=old.count + 1,
         recent_adds=tuple(t - t % 60 for t in recent),
+        text=add.text if add.text is not None else old.text,
     )
 
 

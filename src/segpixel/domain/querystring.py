@@ -83,6 +83,7 @@ class QsHit:
     segment_id: int
     value: int | None  # numeric mappings store the number as the segment's value
     key: str  # the key-value that matched, for warnings and debugging
+    text: str | None = None  # text mappings keep the matched value, lower-cased (SPEC §5.1)
 
 
 @dataclass(slots=True)
@@ -119,7 +120,9 @@ def _qs_hit(mapping: QsMappingView, key: str, value: str, warnings: list[str]) -
     if mapping.value_type == "none":
         return QsHit(mapping.segment_id, None, key)
     if mapping.value_type == "text":
-        return QsHit(mapping.segment_id, None, key) if mapping.text_matches(value) else None
+        if not mapping.text_matches(value):
+            return None
+        return QsHit(mapping.segment_id, None, key, value.lower() or None)
     text = value.strip()
     digits = text[1:] if text[:1] in "+-" else text
     if not (digits.isascii() and digits.isdigit()):

@@ -13,6 +13,9 @@ the reference is silent:
   split by `source`. Without a segment column they add up each segment's uniques.
 - `groups` (from the reference's examples) may name dimension columns, which group anyway;
   `timezone` may only be UTC.
+- As the reference's Report Service documents (SPEC §8): without an interval and without dates
+  the report is `today`; `orders` (column names, or `{"order_by", "direction"}`) sorts the rows;
+  `emails` is accepted but no mail is sent (a note says so).
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ FIELDS = (
     "format",
     "groups",
     "timezone",
+    "orders",
+    "emails",
+)
+DIRECTIONS = ("asc", "desc")
+NO_MAIL = (
+    "emails: segpixel sends no mail; download the report with GET /report-download?id= once "
+    "execution_status is ready"
 )
 MAX_DAYS = 731
 MAX_SEGMENT_ID = 2**31 - 1
@@ -54,6 +64,8 @@ class ReportRequest:
     segment_ids: tuple[int, ...] | None  # the filter; None: every segment the caller sees
     format: str = "csv"
     interval: str | None = None  # as asked, or None for start_date/end_date
+    orders: tuple[tuple[str, bool], ...] = ()  # (column, descending), the first sorts first
+    notes: tuple[str, ...] = ()  # what was accepted and ignored, for dbg_info.warnings
 
     @property
     def daily_uniques(self) -> bool:
@@ -86,6 +98,7 @@ class ReportRequest:
             "segment_ids": None if self.segment_ids is None else list(self.segment_ids),
             "format": self.format,
             "interval": self.interval,
+            "orders": [[column, descending] for column, descending in self.orders],
         }
 
     @classmethod
@@ -98,6 +111,7 @@ class ReportRequest:
             None if ids is None else tuple(ids),
             params["format"],
             params.get("interval"),
+            tuple((column, bool(descending)) for column, descending in params.get("orders", ())),
         )
 
 
@@ -134,10 +148,16 @@ def parse_report(body: Any, today: date) -> ReportRequest:
         errors.append(field_error("format", f"must be csv or json (got {fmt!r})"))
     if report.get("timezone") not in (None, "UTC", "utc"):
         errors.append(field_error("timezone", "must be UTC: loads are counted by UTC day"))
+    orders = _orders(report.get("orders"), columns, errors)
+    notes = _emails(report.get("emails"), errors)
     if errors or span is None:
         raise ValidationFailed(errors)
     interval = report.get("report_interval")
-    return ReportRequest(tuple(columns), span[0], span[1], segment_ids, fmt, interval)
+    if interval is None and "start_date" not in report and "end_date" not in report:
+        interval = "today"
+    return ReportRequest(
+        tuple(columns), span[0], span[1], segment_ids, fmt, interval, orders, notes
+    )
 
 
 def _columns(value: Any, errors: list[FieldError]) -> list[str]:
@@ -205,9 +225,8 @@ def _span(
         else:
             return interval_days(interval, today)
         return None
-    if not has_dates:
-        errors.append(field_error("report_interval", "is required (or start_date and end_date)"))
-        return None
+    if not has_dates:  # neither: today, as the reference's Report Service does
+        return interval_days("today", today)
     start = _date("start_date", report.get("start_date"), errors)
     end = _date("end_date", report.get("end_date"), errors)
     if start is None or end is None:
@@ -225,6 +244,53 @@ def _span(
         )
         return None
     return start, end - timedelta(days=1)
+
+
+def _orders(
+    value: Any, columns: list[str], errors: list[FieldError]
+) -> tuple[tuple[str, bool], ...]:
+    """`["day", {"order_by": "total_loads", "direction": "DESC"}]` → (("day", False), …)."""
+    if value is None:
+        return ()
+    rule = 'must be a list of columns or {"order_by": COLUMN, "direction": "asc"|"desc"}'
+    if not isinstance(value, list):
+        errors.append(field_error("orders", rule))
+        return ()
+    orders: list[tuple[str, bool]] = []
+    for i, item in enumerate(value):
+        field = f"orders[{i}]"
+        if isinstance(item, dict):
+            unknown = [k for k in item if k not in ("order_by", "direction")]
+            column, direction = item.get("order_by"), item.get("direction") or "asc"
+            if unknown:
+                errors.append(field_error(f"{field}.{unknown[0]}", "is not a field of an order"))
+                continue
+        else:
+            column, direction = item, "asc"
+        if not isinstance(column, str) or column not in columns:
+            errors.append(
+                field_error(
+                    field,
+                    f"must name one of the report's columns ({', '.join(columns) or 'none'}); "
+                    f"got {str(column)[:60]!r}",
+                )
+            )
+        elif not isinstance(direction, str) or direction.lower() not in DIRECTIONS:
+            errors.append(
+                field_error(f"{field}.direction", f"must be asc or desc (got {direction!r})")
+            )
+        else:
+            orders.append((column, direction.lower() == "desc"))
+    return tuple(orders)
+
+
+def _emails(value: Any, errors: list[FieldError]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.append(field_error("emails", "must be a list of e-mail addresses"))
+        return ()
+    return (NO_MAIL,) if value else ()
 
 
 def _date(name: str, value: Any, errors: list[FieldError]) -> date | None:

@@ -75,7 +75,19 @@ def report_table(
         values = _by_segment(request, facts, names, today, dims)
     else:
         values = _summed(request, facts, today, dims)
-    return ReportTable(request.columns, values)
+    return sorted_table(ReportTable(request.columns, values), request.orders)
+
+
+def sorted_table(table: ReportTable, orders: tuple[tuple[str, bool], ...]) -> ReportTable:
+    """The rows in the request's `orders` (column, descending), the first order deciding first;
+    rows that tie keep the dimensions' order."""
+    if not orders or not len(table):
+        return table
+    index = list(range(len(table)))
+    for column, descending in reversed(orders):  # stable sorts, the last order first
+        values = table.values[table.columns.index(column)]
+        index.sort(key=values.__getitem__, reverse=descending)
+    return ReportTable(table.columns, [list(map(v.__getitem__, index)) for v in table.values])
 
 
 def segment_order(request: ReportRequest, names: Mapping[int, str]) -> list[int] | None:
@@ -83,6 +95,8 @@ def segment_order(request: ReportRequest, names: Mapping[int, str]) -> list[int]
     dimension is the segment's id or name): a report of some of them is those rows, in order.
     None for any other report."""
     dims = [c for c in request.columns if c in DIMENSIONS]
+    if request.orders:  # sorted as asked: the rows cannot go segment by segment
+        return None
     if dims[:1] == ["segment_id"]:
         return sorted(names)
     if dims[:1] == ["segment_name"]:

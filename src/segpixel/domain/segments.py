@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from segpixel.domain.errors import FieldError, field_error
 from segpixel.domain.fields import (
@@ -271,3 +272,11 @@ def param_collision_error(param: str, other_segment_id: int) -> FieldError:
         f"{param!r} already maps to segment {other_segment_id} of this member "
         "(a query-string param maps to at most one segment, ignoring case)",
     )
+
+
+def keeps_text(querystring_mapping: dict[str, Any] | None) -> bool:
+    """Whether a segment with this stored mapping keeps the ad call's matched value as its text
+    value (SPEC §5.1): a text query-string segment."""
+    if not querystring_mapping:
+        return False
+    return querystring_mapping.get("value_type") in ("text", None)

@@ -26,12 +26,16 @@ class SegmentTarget:
     action: str = "include"  # "include" | "exclude"
     start_minutes: int = 0  # minutes since the last add, lower bound (inclusive)
     expire_minutes: int = -1  # upper bound (inclusive); -1: none
-    other_equals: int | None = None
+    other_equals: int | str | None = None  # a string: the text value of a text QS segment
     other_less: int | None = None  # exclusive
     other_greater: int | None = None  # exclusive
-    other_in_list: tuple[int, ...] | None = None
+    other_in_list: tuple[int | str, ...] | None = None
     min_count: int | None = None  # with within_minutes: at least N adds in the last D minutes
     within_minutes: int | None = None
+    # other_equals / other_in_list as text values, lower-cased (SPEC §7): matched on the text
+    # value a text query-string segment kept, not on the numeric value
+    texts: frozenset[str] | None = None
+    code: str | None = None  # named by code and not yet resolved to an id (targeting_rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +73,18 @@ class UserState:
 def user_state(
     profile: Profile | None,
     now: int,
-    call_adds: Iterable[tuple[int, int | None]] = (),
+    call_adds: Iterable[tuple[int, int | None, str | None]] = (),
     known: bool = True,
 ) -> UserState:
-    """The user's active memberships plus this call's 0-minute adds (segment id, value).
+    """The user's active memberships plus this call's 0-minute adds (segment id, value, text).
 
     A 0-minute add is never stored but counts for the call that made it (SPEC §1.2, §5.3): it is
     merged as an add made now, exactly as a stored add would have been.
     """
     memberships = {m.segment_id: m for m in profile.active(now)} if profile else {}
-    for segment_id, value in call_adds:
+    for segment_id, value, text in call_adds:
         old = memberships.get(segment_id)
-        memberships[segment_id] = apply_add(old, Add(segment_id, now + MINUTE, value), now)
+        memberships[segment_id] = apply_add(old, Add(segment_id, now + MINUTE, value, text), now)
     return UserState(memberships, now, known and profile is not None)
 
 
@@ -100,14 +104,19 @@ def unmet(target: SegmentTarget, m: Membership | None, now: int) -> str | None:
         return f"{added}, after expire_minutes {target.expire_minutes}"
     value = m.value
     shown = "no value" if value is None else f"value {value}"
-    if target.other_equals is not None and value != target.other_equals:
+    if target.texts is not None:  # other_equals / other_in_list name text values
+        if m.text not in target.texts:
+            text = "no text value" if m.text is None else f"text value {m.text!r}"
+            wanted = "other_equals" if target.other_in_list is None else "other_in_list"
+            return f"segment {sid} has {text}, not the {wanted} text"
+    elif target.other_equals is not None and value != target.other_equals:
         return f"segment {sid} has {shown}, not equal to {target.other_equals}"
+    elif target.other_in_list is not None and value not in target.other_in_list:
+        return f"segment {sid} has {shown}, not in other_in_list"
     if target.other_less is not None and (value is None or value >= target.other_less):
         return f"segment {sid} has {shown}, not less than {target.other_less}"
     if target.other_greater is not None and (value is None or value <= target.other_greater):
         return f"segment {sid} has {shown}, not greater than {target.other_greater}"
-    if target.other_in_list is not None and value not in target.other_in_list:
-        return f"segment {sid} has {shown}, not in other_in_list"
     if target.min_count is not None and target.within_minutes is not None:
         count = m.adds_since(now - target.within_minutes * MINUTE)
         if count < target.min_count:

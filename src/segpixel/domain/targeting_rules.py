@@ -2,14 +2,23 @@
 
 Every broken rule becomes a FieldError whose field is the path as the user wrote it
 (`profile.segment_group_targets[0].segments[1].other_less`), so one answer lists them all.
+
+Read as the reference reads it (SPEC §7): a group without `boolean_operator` is `or`,
+`segment_boolean_operator` defaults to `and`; an item names its segment by `id` or `code` (of the
+line item's member: `bind_segments` resolves it) and may carry `name` and `deleted` (the
+reference's answers do; ignored); `other_equals` / `other_in_list` take numbers, or strings for
+a text query-string segment, matched ignoring case against the text value it kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from segpixel.domain.errors import FieldError, ValidationFailed, field_error
-from segpixel.domain.limits import MAX_EXPIRE_MINUTES, VALUE_MAX
+from segpixel.domain.fields import CODE_RE, CODE_RULE
+from segpixel.domain.limits import MAX_AD_CALL_KEY_VALUE_LEN, MAX_EXPIRE_MINUTES, VALUE_MAX
 from segpixel.domain.profile import RECENT_ADDS_KEPT
 from segpixel.domain.targeting import SegmentGroup, SegmentTarget, Targeting
 
@@ -22,6 +31,9 @@ PROFILE_KEYS = ("segment_boolean_operator", "segment_group_targets", "segment_ta
 GROUP_KEYS = ("boolean_operator", "segments")
 ITEM_KEYS = (
     "id",
+    "code",
+    "name",  # the segment's name, as the reference's answers show it: ignored
+    "deleted",  # likewise
     "action",
     "start_minutes",
     "expire_minutes",
@@ -48,12 +60,12 @@ class _Reader:
             if key not in known:
                 self.fail(f"{field}.{key}", f"is not a known field (known: {', '.join(known)})")
 
-    def operator(self, field: str, value: Any) -> str:
+    def operator(self, field: str, value: Any, default: str) -> str:
         if value is None:
-            return "and"
+            return default
         if value not in OPERATORS:
             self.fail(field, f"must be 'and' or 'or' (got {value!r})")
-            return "and"
+            return default
         return value
 
     def int_in(self, field: str, value: Any, low: int, high: int) -> int | None:
@@ -96,7 +108,9 @@ def read_targeting(data: Any, field: str = "profile") -> tuple[Targeting, list[F
         r.fail(field, "must be an object (or null to target every user)")
         return Targeting(), r.errors
     r.keys(field, data, PROFILE_KEYS)
-    operator = r.operator(f"{field}.segment_boolean_operator", data.get("segment_boolean_operator"))
+    operator = r.operator(
+        f"{field}.segment_boolean_operator", data.get("segment_boolean_operator"), "and"
+    )
     grouped, flat = data.get("segment_group_targets"), data.get("segment_targets")
     groups: list[SegmentGroup] = []
     if grouped and flat:
@@ -122,7 +136,8 @@ def read_targeting(data: Any, field: str = "profile") -> tuple[Targeting, list[F
 
 def _group(r: _Reader, field: str, data: dict[str, Any]) -> SegmentGroup:
     r.keys(field, data, GROUP_KEYS)
-    operator = r.operator(f"{field}.boolean_operator", data.get("boolean_operator"))
+    # the reference's default inside a group is `or` (between groups, `and`)
+    operator = r.operator(f"{field}.boolean_operator", data.get("boolean_operator"), "or")
     items = _items(r, f"{field}.segments", data.get("segments"))
     if not items and not any(e.field.startswith(f"{field}.segments") for e in r.errors):
         r.fail(f"{field}.segments", "must list at least one segment item")
@@ -138,8 +153,12 @@ def _items(r: _Reader, field: str, value: Any) -> tuple[SegmentTarget, ...]:
 def _item(r: _Reader, field: str, data: dict[str, Any]) -> SegmentTarget:
     r.keys(field, data, ITEM_KEYS)
     segment_id = r.int_in(f"{field}.id", data.get("id"), 1, 2**31 - 1)
-    if "id" not in data or data.get("id") is None:
-        r.fail(f"{field}.id", "is required: the segment to target")
+    code = data.get("code")
+    if code is not None and not (isinstance(code, str) and CODE_RE.fullmatch(code)):
+        r.fail(f"{field}.code", f"{CODE_RULE} (got {str(code)[:60]!r})")
+        code = None
+    if data.get("id") is None and data.get("code") is None:
+        r.fail(f"{field}.id", "is required: the segment to target (or its code)")
     action = data.get("action") or "include"
     if action not in ACTIONS:
         r.fail(f"{field}.action", f"must be 'include' or 'exclude' (got {action!r})")
@@ -150,9 +169,9 @@ def _item(r: _Reader, field: str, data: dict[str, Any]) -> SegmentTarget:
             f"{field}.expire_minutes",
             f"must be -1 (no upper bound) or at least start_minutes (got {expire} < {start})",
         )
-    equals, less, greater = (
-        r.int_in(f"{field}.{k}", data.get(k), 0, VALUE_MAX)
-        for k in ("other_equals", "other_less", "other_greater")
+    equals = _predicate(r, f"{field}.other_equals", data.get("other_equals"))
+    less, greater = (
+        r.int_in(f"{field}.{k}", data.get(k), 0, VALUE_MAX) for k in ("other_less", "other_greater")
     )
     in_list = _in_list(r, f"{field}.other_in_list", data.get("other_in_list"))
     if in_list is not None and equals is not None:
@@ -184,10 +203,26 @@ def _item(r: _Reader, field: str, data: dict[str, Any]) -> SegmentTarget:
         other_in_list=in_list,
         min_count=min_count if within is not None else None,
         within_minutes=within if min_count is not None else None,
+        texts=_texts(equals, in_list),
+        code=code,
     )
 
 
-def _in_list(r: _Reader, field: str, value: Any) -> tuple[int, ...] | None:
+def _predicate(r: _Reader, field: str, value: Any) -> int | str | None:
+    """A segment value to match: a number, or the text value of a text query-string segment."""
+    if isinstance(value, str):
+        if not value or len(value) > MAX_AD_CALL_KEY_VALUE_LEN:
+            r.fail(
+                field,
+                f"as text must be 1 to {MAX_AD_CALL_KEY_VALUE_LEN} characters (an ad call's "
+                f"values are no longer; got {len(value)})",
+            )
+            return None
+        return value
+    return r.int_in(field, value, 0, VALUE_MAX)
+
+
+def _in_list(r: _Reader, field: str, value: Any) -> tuple[int | str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not value:
@@ -196,22 +231,120 @@ def _in_list(r: _Reader, field: str, value: Any) -> tuple[int, ...] | None:
     if len(value) > MAX_IN_LIST:
         r.fail(field, f"may hold at most {MAX_IN_LIST} values (got {len(value)})")
         return None
-    values = [r.int_in(f"{field}[{i}]", v, 0, VALUE_MAX) for i, v in enumerate(value)]
+    if len({isinstance(v, str) for v in value}) > 1:
+        r.fail(field, "must hold numbers or text values, not both")
+        return None
+    values = [_predicate(r, f"{field}[{i}]", v) for i, v in enumerate(value)]
     return tuple(v for v in values if v is not None)
+
+
+def _texts(
+    equals: int | str | None, in_list: tuple[int | str, ...] | None
+) -> frozenset[str] | None:
+    """The text values to match, lower-cased; None when the predicates are numbers."""
+    wanted = [equals] if equals is not None else list(in_list or ())
+    if not wanted or not isinstance(wanted[0], str):
+        return None
+    return frozenset(str(v).lower() for v in wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentFacts:
+    """What targeting rules need to know of a segment an item names."""
+
+    id: int
+    text_values: bool  # a text query-string segment: it keeps the ad call's text (SPEC §5.1)
+
+
+Lookup = Callable[[Any], SegmentFacts | None]
+
+
+def bind_segments(
+    targeting: Targeting, by_id: Lookup, by_code: Lookup, field: str = "profile"
+) -> Targeting:
+    """Items named by `code` get their segment's id (`by_code` looks in the line item's member);
+    text predicates are checked against the segment's kind: on a segment that is not a text
+    query-string segment, numbers written as strings are numbers, other text is SYNTAX."""
+    errors: list[FieldError] = []
+    groups = []
+    for g, group in enumerate(targeting.groups):
+        items = []
+        for i, target in enumerate(group.segments):
+            path = _path(targeting, field, g, i)
+            items.append(_bind(target, path, by_id, by_code, errors))
+        groups.append(replace(group, segments=tuple(items)))
+    if errors:
+        raise ValidationFailed(errors)
+    return replace(targeting, groups=tuple(groups))
+
+
+def _bind(
+    target: SegmentTarget, path: str, by_id: Lookup, by_code: Lookup, errors: list[FieldError]
+) -> SegmentTarget:
+    facts = None
+    if target.code is not None:
+        facts = by_code(target.code)
+        if facts is None:
+            errors.append(
+                field_error(f"{path}.code", f"names no segment of this member ({target.code!r})")
+            )
+            return target
+        if target.segment_id and target.segment_id != facts.id:
+            errors.append(
+                field_error(
+                    f"{path}.code",
+                    f"names segment {facts.id}, but id names segment {target.segment_id}: "
+                    "give one of them, or both for the same segment",
+                )
+            )
+            return target
+        target = replace(target, segment_id=facts.id, code=None)
+    if target.texts is None:
+        return target
+    facts = facts or by_id(target.segment_id)
+    if facts is None or facts.text_values:
+        return target  # (an unknown segment is reported by the caller's reference check)
+    as_numbers = _numbers(target)
+    if as_numbers is None:
+        name = "other_equals" if target.other_in_list is None else "other_in_list"
+        errors.append(
+            field_error(
+                f"{path}.{name}",
+                f"takes text values only on a text query-string segment (segment "
+                f"{target.segment_id} is not one): use numbers",
+            )
+        )
+        return target
+    return as_numbers
+
+
+def _numbers(target: SegmentTarget) -> SegmentTarget | None:
+    """The item with its text predicates read as numbers, when they all are."""
+    wanted = [target.other_equals] if target.other_equals is not None else target.other_in_list
+    numbers = []
+    for value in wanted or ():
+        text = str(value)
+        if not (len(text) <= 10 and text.isascii() and text.isdigit() and int(text) <= VALUE_MAX):
+            return None
+        numbers.append(int(text))
+    if target.other_equals is not None:
+        return replace(target, other_equals=numbers[0], texts=None)
+    return replace(target, other_in_list=tuple(numbers), texts=None)
+
+
+def _path(targeting: Targeting, field: str, g: int, i: int) -> str:
+    if targeting.flat:
+        return f"{field}.segment_targets[{i}]"
+    return f"{field}.segment_group_targets[{g}].segments[{i}]"
 
 
 def segment_refs(targeting: Targeting, field: str = "profile") -> list[tuple[str, int]]:
     """(field path of the item's id, segment id) for every item, as the user wrote the profile."""
-    refs = []
-    for g, group in enumerate(targeting.groups):
-        for i, target in enumerate(group.segments):
-            path = (
-                f"{field}.segment_targets[{i}]"
-                if targeting.flat
-                else f"{field}.segment_group_targets[{g}].segments[{i}]"
-            )
-            refs.append((f"{path}.id", target.segment_id))
-    return refs
+    return [
+        (f"{_path(targeting, field, g, i)}.id", target.segment_id)
+        for g, group in enumerate(targeting.groups)
+        for i, target in enumerate(group.segments)
+    ]
 
 
 def targeting_out(targeting: Targeting) -> dict[str, Any] | None:

@@ -44,7 +44,8 @@ class AdOutcome:
 @dataclass(slots=True)
 class QsPlan:
     adds: list[Add]  # stored: targetable from the next call
-    call_only: list[tuple[int, int | None]]  # 0-minute segments (id, value): this call only
+    # 0-minute segments (id, value, text value): for this call only
+    call_only: list[tuple[int, int | None, str | None]]
 
 
 class AdCallHandler:
@@ -128,9 +129,10 @@ class AdCallHandler:
             if segment is None or not segment.active:
                 warnings.append(f"{hit.key}: segment {hit.segment_id} is inactive")
             elif segment.expire_minutes == 0:
-                plan.call_only.append((segment.id, hit.value))
+                plan.call_only.append((segment.id, hit.value, hit.text))
             else:
-                plan.adds.append(Add(segment.id, now + segment.expire_minutes * 60, hit.value))
+                expires = now + segment.expire_minutes * 60
+                plan.adds.append(Add(segment.id, expires, hit.value, hit.text))
         return plan
 
     async def _profile(self, visitor: Visitor, warnings: list[str]) -> Profile | None:
@@ -149,7 +151,7 @@ class AdCallHandler:
             now,
             tuple(qs.adds),
             source="querystring",
-            call_only=tuple(sid for sid, _ in qs.call_only),
+            call_only=tuple(sid for sid, _, _ in qs.call_only),
         )
         written = await write(self.rt, mutation)
         if written.lost:

@@ -24,12 +24,17 @@ from segpixel.edge.sync import (
     MapUidHandler,
     SetUidHandler,
 )
+from segpixel.edge.unloaded import needing_catalog
 
 log = logging.getLogger("segpixel.edge")
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def hot_paths(runtime: EdgeRuntime) -> dict[str, Handler]:
+    return needing_catalog(_handlers(runtime), runtime)
+
+
+def _handlers(runtime: EdgeRuntime) -> dict[str, Handler]:
     return {
         "/seg": SegHandler(runtime),
         "/optout": OptOutHandler(runtime),

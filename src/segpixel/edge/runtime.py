@@ -21,6 +21,7 @@ import orjson
 
 from segpixel.catalog.db import Catalog
 from segpixel.catalog.snapshot import SnapshotHolder
+from segpixel.catalog.snapshot_file import SNAPSHOT_FILE
 from segpixel.closing import Deadline, cancel_within, close_within, in_daemon_thread
 from segpixel.domain.profile import Profile
 from segpixel.edge.cookie import CookiePolicy, IdFactory, new_user_id
@@ -28,6 +29,7 @@ from segpixel.errors import StoreUnavailable
 from segpixel.limits import ClientAddress, TokenBuckets
 from segpixel.metrics import LATENCY_BUCKETS, Registry, merge
 from segpixel.profiles.base import ProfileStore
+from segpixel.profiles.durability import DurabilityWatch
 from segpixel.profiles.factory import make_profile_store
 from segpixel.profiles.writer import GroupCommitWriter
 from segpixel.settings import Settings
@@ -103,7 +105,10 @@ class EdgeRuntime:
         self.new_user_id = id_factory
         self.metrics = EdgeMetrics()
         self.snapshot = SnapshotHolder(
-            catalog, settings.catalog_poll_seconds, self.metrics.registry
+            catalog,
+            settings.catalog_poll_seconds,
+            self.metrics.registry,
+            keep=settings.data_dir / SNAPSHOT_FILE,
         )
         self.store = store or make_profile_store(
             settings.profile_url or "",
@@ -114,12 +119,16 @@ class EdgeRuntime:
         )
         self.writer = GroupCommitWriter(
             self.store,
-            settings.data_dir / "journal",
+            settings.journal_dir or settings.data_dir / "journal",
             self.metrics.registry,
             max_batch=settings.write_max_batch,
             window=settings.write_window_ms / 1000,
             store_timeout=settings.store_timeout_ms / 1000,
             journal_max_bytes=settings.journal_max_bytes,
+        )
+        self.store.register_metrics(self.metrics.registry)
+        self.durability = DurabilityWatch(
+            self.store, self.metrics.registry, self.writer.back, timeout=2.0
         )
         self.stats: LoadStats = make_load_stats(
             settings.profile_url or "", redis_prefix=settings.redis_prefix
@@ -145,14 +154,16 @@ class EdgeRuntime:
         try:
             await self.store.open()
         except StoreUnavailable as exc:  # serve anyway: writes go to the journal until it is back
-            log.error("profile store unavailable at start: %s", exc)
-            self.writer.store_up = False
+            self.writer.mark_down(exc)
         try:
             await self.stats.open()
         except StoreUnavailable as exc:  # reports and quick stats fail until it answers
             log.error("load stats unavailable at start: %s", exc)
         await self.snapshot.start()
         await self.writer.start()
+        if self.writer.store_up:
+            await self.durability.check()
+        self._tasks.append(asyncio.create_task(self.durability.run(), name="durability"))
         self._tasks.append(asyncio.create_task(self._reclaim(), name="reclaim"))
         self._tasks.append(asyncio.create_task(self._publish_metrics(), name="metrics"))
         self._tasks.append(asyncio.create_task(self._precount(), name="precount"))
@@ -194,11 +205,18 @@ class EdgeRuntime:
         return merge([own, *others])
 
     async def _publish_metrics(self) -> None:
-        self._metrics_dir.mkdir(parents=True, exist_ok=True)
         tmp = self._metrics_file.with_suffix(".tmp")
+        failing = False
         while True:
-            tmp.write_bytes(orjson.dumps(self.metrics.registry.snapshot()))
-            tmp.replace(self._metrics_file)  # atomic: readers never see half a file
+            try:
+                self._metrics_dir.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(orjson.dumps(self.metrics.registry.snapshot()))
+                tmp.replace(self._metrics_file)  # atomic: readers never see half a file
+                failing = False
+            except OSError as exc:  # a full disk: /metrics shows this worker's last file
+                if not failing:
+                    log.warning("cannot publish this worker's metrics: %s", exc)
+                failing = True
             await asyncio.sleep(METRICS_PUBLISH_SECONDS)
 
     async def _reclaim(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import orjson
 
@@ -21,6 +22,7 @@ from segpixel.edge.http import (
 )
 from segpixel.edge.runtime import EdgeRuntime
 from segpixel.metrics import render
+from segpixel.profiles.journal import free_bytes
 
 
 class CookieHandler:
@@ -82,30 +84,77 @@ class HealthHandler:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rt = self.rt
         snapshot, writer = rt.snapshot, rt.writer
-        degraded = not writer.store_up or not snapshot.healthy or writer.journal_depth > 0
+        # Every flag is read from its source now: none outlives what it says.
+        problems = _problems(rt)
         body = {
-            "status": "degraded" if degraded else "ok",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
             "profile_store": {
                 "backend": rt.store.name,
                 "state": "up" if writer.store_up else "down",
                 "error": writer.last_error,
+                # what in the store's settings or state breaks the promise of a 200
+                "warnings": rt.durability.warnings,
             },
             "catalog": {
                 "state": "up" if snapshot.healthy else "down",
                 "version": snapshot.current.version,
                 "error": snapshot.last_error,
                 "listener": snapshot.listener_state,  # off | connecting | listening | down
+                "view": _view(rt),  # live | saved (at start, the catalog unreadable) | none
+                "saved_at": iso(snapshot.saved_at) if snapshot.saved_at else None,
             },
             "journal": {
                 "depth": writer.journal_depth,
                 "bytes": writer.journal_bytes,
                 "max_bytes": writer.journal_max_bytes,
                 "full": writer.journal_full,
+                "free_bytes": _free(writer.journal_dir),  # on its disk
             },
             "worker": os.getpid(),
         }
         status = 200 if rt.started else 503
         await respond(send, status, [NO_STORE, JSON_TYPE], orjson.dumps(body))
+
+
+def _view(rt: EdgeRuntime) -> str:
+    if not rt.snapshot.loaded:
+        return "none"
+    return "live" if rt.snapshot.saved_at is None else "saved"
+
+
+def _problems(rt: EdgeRuntime) -> list[str]:
+    """Why this worker is degraded, one sentence each (none: it stores every write now)."""
+    snapshot, writer = rt.snapshot, rt.writer
+    problems = []
+    if not snapshot.loaded:
+        problems.append(
+            "no catalog view: the catalog cannot be read and no snapshot of it was saved, so "
+            "pixels answer 503 until it can"
+        )
+    elif not snapshot.healthy:
+        problems.append(
+            f"the catalog cannot be read: pixels are served from its version "
+            f"{snapshot.current.version}"
+            + (f", saved {iso(snapshot.saved_at)}" if snapshot.saved_at else "")
+        )
+    if not writer.store_up:
+        problems.append("the profile store is down: writes go to the journal")
+    if writer.journal_full:
+        problems.append(
+            "the journal cannot take writes (at its size cap, or its disk is full): a write "
+            "the profile store cannot take is answered 503"
+        )
+    if writer.journal_depth:
+        problems.append(f"{writer.journal_depth} writes wait in the journal")
+    return problems
+
+
+def _free(folder: Path) -> int | None:
+    try:
+        return free_bytes(folder)
+    except OSError:
+        return None
 
 
 class MetricsHandler:

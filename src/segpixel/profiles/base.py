@@ -7,11 +7,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from segpixel.domain.profile import Mutation, Profile
+from segpixel.metrics import Registry
+
+# How long a store remembers the last batch it applied of each writer. A journal is replayed from
+# its saved position (profiles/journal.py), so after this long only the one batch in flight when a
+# replaying worker died could be applied twice.
+TOKENS_KEPT_SECONDS = 30 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
 class BatchToken:
-    """A batch's name: the writer that made it and its place in that writer's sequence."""
+    """A batch's name: the writer that made it and its place in that writer's sequence.
+
+    A writer hands its batches to a store in the order of their seq (a batch it journals is
+    followed into the journal by every later one until the journal is replayed, in order), so a
+    store need only remember the highest seq it applied of each writer: anything at or below it
+    was applied already.
+    """
 
     writer: str
     seq: int
@@ -31,9 +43,9 @@ class ProfileStore(Protocol):
         """Apply every mutation (each atomically per user) in one round trip / transaction.
 
         Returns only once the batch is stored; raises StoreUnavailable when it cannot be.
-        `token` names the batch: a store whose write can succeed without the caller learning it
-        (a reply lost in the network) must apply a batch it has already applied no second time,
-        since the writer journals and later replays every batch it could not confirm.
+        `token` names the batch: a store applies a batch it has already applied no second time
+        (a reply lost in the network, or a journal replayed again after a crash mid-replay),
+        recording the token atomically with the batch itself.
         """
 
     async def read(self, user_id: int, now: float) -> Profile:
@@ -49,3 +61,11 @@ class ProfileStore(Protocol):
 
     async def reclaim(self, now: float, limit: int) -> int:
         """Delete up to `limit` expired memberships; how many (Redis expires keys by itself)."""
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Add the store's own gauges (SQLite: the size of its WAL files)."""
+
+    async def durability_warnings(self) -> list[str]:
+        """What, in the store's own settings or state, breaks the promise of a 200 (a Redis
+        without an append-only file, one that came back empty…); [] when nothing does.
+        Raises StoreUnavailable when the store cannot be asked."""

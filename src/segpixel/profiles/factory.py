@@ -28,8 +28,8 @@ def make_profile_store(
         from segpixel.profiles.sqlite import SqliteProfileStore
 
         # A lock wait must give up before the writer's timeout does: the writer cannot cancel a
-        # SQLite call in its thread, and a batch committed after being journaled would be
-        # applied twice when the journal is replayed.
+        # SQLite call, and a pixel waiting on a lock past it waits for nothing (its batch would
+        # be journaled anyway, and skipped by its token when replayed).
         return SqliteProfileStore(
             Path(url.removeprefix(_SQLITE)),
             synchronous=sqlite_synchronous,

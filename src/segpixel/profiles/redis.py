@@ -19,6 +19,9 @@ under the prefix can use one):
   records.
   The uid in base 62 (11 characters, against 19 in decimal) puts the key string in a smaller
   allocation: 186 bytes of `used_memory` per user with five memberships, against 204.
+- field `t<segment id>` → the text value a text query-string segment kept from the ad call
+  (SPEC §5.1), lower-cased, at most 60 bytes; it lives and dies with its membership, and only
+  those segments have one (so a pixel user pays nothing for it).
 - field `s<usersync id>` → u32 time of the last sync with that partner (kept 7 days).
 - field `p:<partner>` → u32 time it was set, then the partner's id for this user (kept 180 days).
 
@@ -53,10 +56,12 @@ from segpixel.domain.profile import (
     Profile,
 )
 from segpixel.errors import StoreUnavailable
-from segpixel.profiles.base import BatchToken
+from segpixel.metrics import Registry
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
+from segpixel.profiles.redis_durability import EmptiedWatch, persistence_warnings, read_persistence
 from segpixel.stats.redis_log import FOLD_LUA, LoadLogger, fold_all, log_key
 
-MARKER_KEPT_SECONDS = 30 * 86_400  # a journal replayed later than this could apply twice
+MARKER_KEPT_SECONDS = TOKENS_KEPT_SECONDS
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 FOLD_SECONDS = 1.0
@@ -72,10 +77,12 @@ _WIDE = 1 << 31  # flag in `count`: earlier adds stored as u32 epoch minutes, no
 # KEYS[2]: the load log, `{prefix}l:log` (stats/redis_log.py).
 # KEYS[3…]: the users' hashes, one per mutation, in batch order (a user may appear twice).
 # ARGV[1]: the numbers of every mutation, little-endian u32, in batch order: at, #adds,
-#   (segment, expires_at, value or 0)…, #removes, segment…, #syncs, usersync id…, #partner ids.
+#   (segment, expires_at, value or 0)…, #removes, segment…, #syncs, usersync id…, #partner ids,
+#   #text values, segment….
 # ARGV[2]: the batch's seq in its writer's sequence (0: no token).
 # ARGV[3]: the batch's loads, as one log entry ('' when it has none).
-# ARGV[4…]: the partner ids' strings, (partner, id)…, in batch order.
+# ARGV[4…]: each mutation's strings in batch order: its partner ids (partner, id)…, then its
+#   text values.
 # A batch whose seq the marker already holds was applied (its reply was lost): it is skipped, so
 # replaying the journal never applies a batch twice.
 # One call applies a whole batch on a single Redis; Redis Cluster has a driver of its own around
@@ -158,22 +165,24 @@ end
 local function apply_user(key)
   local at = u32()
   -- What is stored. Memberships are decoded only when the mutation touches them.
-  local records, expiry, syncs, puids = {}, {}, {}, {}
+  local records, expiry, syncs, puids, texts = {}, {}, {}, {}, {}
   local flat = redis.call('HGETALL', key)
   for i = 1, #flat, 2 do
     local f, v = flat[i], flat[i + 1]
     local c = string.byte(f, 1)
     if c == 115 then syncs[f] = struct.unpack('<I4', v)            -- 's'
     elseif c == 112 then puids[f] = struct.unpack('<I4', v)        -- 'p'
+    elseif c == 116 then texts[string.sub(f, 2)] = true            -- 't'
     else records[f] = v; expiry[f] = struct.unpack('<I4', v) end
   end
 
-  local changed, deleted, sets = {}, {}, {}
+  local changed, deleted, sets, fresh, gone = {}, {}, {}, {}, {}
   for _ = 1, u32() do
     local sid = tostring(u32())
     local exp, val = u32(), u32()
     local current = changed[sid]
     if current == nil and records[sid] then current = decode(records[sid]) end
+    if current == nil or current.exp <= at then fresh[sid] = true end  -- (re)started
     changed[sid] = apply_add(current, at, exp, val)
   end
   for _ = 1, u32() do
@@ -181,11 +190,13 @@ local function apply_user(key)
     if records[sid] then deleted[#deleted + 1] = sid end
     changed[sid] = nil
     records[sid] = nil
+    gone[sid] = true
   end
   local latest = 0
   for sid, exp in pairs(expiry) do
     if records[sid] and not changed[sid] then
-      if exp <= at then deleted[#deleted + 1] = sid elseif exp > latest then latest = exp end
+      if exp <= at then deleted[#deleted + 1] = sid; gone[sid] = true
+      elseif exp > latest then latest = exp end
     end
   end
   for sid, m in pairs(changed) do
@@ -202,6 +213,21 @@ local function apply_user(key)
   for _ = 1, u32() do
     local f = 'p:' .. str()
     puids[f] = at; sets[#sets + 1] = f; sets[#sets + 1] = stamp .. str()
+  end
+  -- Text values: a new one replaces the kept one; a membership that (re)started without one,
+  -- or is gone, loses it (domain.profile.apply_add).
+  for _ = 1, u32() do
+    local sid = tostring(u32())
+    local text = str()
+    if changed[sid] then
+      sets[#sets + 1] = 't' .. sid; sets[#sets + 1] = text
+      texts[sid] = nil
+    end
+  end
+  for sid in pairs(texts) do
+    if gone[sid] or fresh[sid] or not (records[sid] or changed[sid]) then
+      deleted[#deleted + 1] = 't' .. sid
+    end
   end
   for f, t in pairs(syncs) do
     if t + SYNC_KEPT <= at then deleted[#deleted + 1] = f
@@ -302,6 +328,11 @@ def pack_batch(batch: Sequence[Mutation]) -> tuple[bytes, list[str]]:
         numbers.append(len(m.partner_uids))
         for partner, partner_uid in m.partner_uids:
             strings += (partner, partner_uid)
+        texts = [(a.segment_id, a.text) for a in m.adds if a.text is not None]
+        numbers.append(len(texts))
+        for segment_id, text in texts:
+            numbers.append(segment_id)
+            strings.append(text)
     return struct.pack(f"<{len(numbers)}I", *numbers), strings
 
 
@@ -318,6 +349,7 @@ class RedisProfileStore:
         self._sha = ""
         self._loads = LoadLogger(prefix)
         self._folds: asyncio.Task[None] | None = None
+        self._emptied = EmptiedWatch(f"{prefix}alive")
 
     def key(self, user_id: int) -> str:
         return f"{self.prefix}{base62(user_id)}"
@@ -363,8 +395,11 @@ class RedisProfileStore:
         memberships: list[Membership] = []
         syncs: dict[int, int] = {}
         partner_uids: dict[str, str] = {}
+        texts: dict[int, str] = {}
         for field, value in fields.items():
-            if field[:1] == b"s":
+            if field[:1] == b"t":
+                texts[int(field[1:])] = value.decode()
+            elif field[:1] == b"s":
                 (synced_at,) = _U32.unpack_from(value)
                 if synced_at + SYNC_KEPT_SECONDS > now:
                     syncs[int(field[1:])] = synced_at
@@ -377,6 +412,8 @@ class RedisProfileStore:
                 if m.is_active(now):
                     memberships.append(m)
         memberships.sort(key=lambda m: m.segment_id)
+        for m in memberships if texts else ():
+            m.text = texts.get(m.segment_id)
         return Profile(user_id, tuple(memberships), syncs, partner_uids)
 
     async def delete_user(self, user_id: int, segment_ids: Sequence[int] | None = None) -> None:
@@ -391,6 +428,14 @@ class RedisProfileStore:
 
     async def reclaim(self, now: float, limit: int) -> int:
         return 0  # keys expire by themselves; the script prunes fields on every write
+
+    def register_metrics(self, registry: Registry) -> None:
+        pass  # Redis's own figures are Redis's (INFO)
+
+    async def durability_warnings(self) -> list[str]:
+        client = self._redis()
+        settings = await self._call(read_persistence(client))
+        return persistence_warnings(settings) + await self._call(self._emptied.check(client))
 
     async def _fold_loop(self) -> None:
         """Fold the load log into its counters every second (stats/redis_log.py)."""

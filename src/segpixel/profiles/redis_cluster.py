@@ -48,6 +48,7 @@ from segpixel.profiles.redis import (
     pack_batch,
 )
 from segpixel.profiles.redis import log as profiles_log
+from segpixel.profiles.redis_durability import persistence_warnings, read_persistence
 from segpixel.stats.redis_cluster import (
     cluster_log_key,
     fold_cluster,
@@ -221,6 +222,23 @@ class RedisClusterProfileStore(RedisProfileStore):
             await self._refresh(client)
             raise StoreUnavailable(f"profile store {self._where()}: {exc}") from exc
 
+    async def durability_warnings(self) -> list[str]:
+        """With replicas acknowledging every batch (WAIT), a master's crash loses nothing
+        acknowledged; without (SEGPIXEL_REDIS_MIN_REPLICAS=0) each master's own persistence
+        is all there is."""
+        if self.min_replicas:
+            return []
+        client = self._cluster()
+        warnings: dict[str, None] = {}  # the same text from several masters, once
+        for node in client.get_primaries():
+            settings = await self._call(read_persistence(_OnNode(client, node)))
+            for warning in persistence_warnings(settings):
+                warnings.setdefault(
+                    f"SEGPIXEL_REDIS_MIN_REPLICAS is 0 (no replica acknowledges a batch), and on "
+                    f"a master: {warning}"
+                )
+        return list(warnings)
+
     async def _fold_loop(self) -> None:
         client = self._cluster()
         while True:
@@ -252,3 +270,16 @@ class RedisClusterProfileStore(RedisProfileStore):
 
     def _cluster(self) -> RedisCluster:
         return self._redis()  # type: ignore[return-value]
+
+
+class _OnNode:
+    """The cluster client's commands aimed at one node (what read_persistence calls)."""
+
+    def __init__(self, client: RedisCluster, node: Any):
+        self.client, self.node = client, node
+
+    async def config_get(self, *patterns: str) -> Any:
+        return await self.client.config_get(*patterns, target_nodes=self.node)
+
+    async def info(self, section: str) -> Any:
+        return await self.client.info(section, target_nodes=self.node)

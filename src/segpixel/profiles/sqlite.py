@@ -6,7 +6,9 @@ connection and thread. A batch is one BEGIN IMMEDIATE … COMMIT: the write lock
 so several processes sharing the file serialize instead of failing on a lock upgrade half way.
 The rules themselves come from `domain.profile.apply_mutation`; this module only loads and stores.
 The batch's segment loads are logged in the same transaction, and folded into their counters on
-the upkeep thread (stats/sqlite_log.py).
+the upkeep thread (stats/sqlite_log.py). So is the batch's (writer, seq) token, in
+`applied_batches`: a batch replayed from the journal a second time (its worker died mid-replay)
+is skipped whole, loads included.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from typing import Any, TypeVar
 
 from segpixel.domain.profile import RECENT_ADDS_KEPT, Membership, Mutation, Profile
 from segpixel.errors import StoreUnavailable
-from segpixel.profiles.base import BatchToken
+from segpixel.metrics import Registry
+from segpixel.profiles import sqlite_wal as wal
+from segpixel.profiles.base import TOKENS_KEPT_SECONDS, BatchToken
 from segpixel.stats import sqlite_log as load_log
 
-SCHEMA_VERSION = 3  # 2: the load log; 3: no index on memberships.expires_at (swept instead)
+# 2: the load log; 3: no index on memberships.expires_at; 4: applied_batches; 5: memberships.text
+SCHEMA_VERSION = 5
 SYNC_KEPT_SECONDS = 7 * 86_400  # SPEC §4.3: a partner is re-synced after 7 days
 PARTNER_UID_KEPT_SECONDS = 180 * 86_400  # as long as our own cookie lives
 CHECKPOINT_SECONDS = 1.0
-WAL_SIZE_LIMIT = 64 << 20  # the WAL file is truncated back to this after a checkpoint
 WRITER_CACHE_KIB = 32 << 10
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 _U64 = 1 << 64
@@ -45,6 +49,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     last_added INTEGER NOT NULL,
     count INTEGER NOT NULL,
     recent TEXT,  -- earlier adds, newest first: 'MMMMMMMMM,' epoch minutes, 9 digits each
+    text TEXT,  -- a text query-string segment's matched value (SPEC §5.1)
     PRIMARY KEY (uid, segment_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS partner_syncs (
@@ -62,23 +67,31 @@ CREATE TABLE IF NOT EXISTS partner_uids (
     PRIMARY KEY (uid, partner)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS partner_uids_set_at ON partner_uids (set_at);
+CREATE TABLE IF NOT EXISTS applied_batches (
+    writer TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,  -- the highest seq of this writer applied (BatchToken)
+    applied_at INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 _SELECT_MEMBERSHIPS = (
-    "SELECT uid, segment_id, expires_at, value, first_added, last_added, count, recent "
+    "SELECT uid, segment_id, expires_at, value, first_added, last_added, count, recent, text "
     "FROM memberships WHERE uid IN ({})"
 )
 # The rules of domain.profile.apply_add, in SQL, so a batch is applied by executemany in C with no
 # read first. In an UPDATE every right-hand side sees the OLD row; `excluded` is the add, whose
 # first_added = last_added = the request time. A membership expired at that time starts afresh.
 _ADD = """
-INSERT INTO memberships (uid, segment_id, expires_at, value, first_added, last_added, count, recent)
-VALUES (?, ?, ?, ?, ?, ?, 1, NULL)
+INSERT INTO memberships (uid, segment_id, expires_at, value, first_added, last_added, count, recent,
+                         text)
+VALUES (?, ?, ?, ?, ?, ?, 1, NULL, ?)
 ON CONFLICT (uid, segment_id) DO UPDATE SET
     expires_at = CASE WHEN expires_at <= excluded.last_added THEN excluded.expires_at
                       ELSE max(expires_at, excluded.expires_at) END,
     value = CASE WHEN expires_at <= excluded.last_added THEN excluded.value
                  ELSE coalesce(excluded.value, value) END,
+    text = CASE WHEN expires_at <= excluded.last_added THEN excluded.text
+                ELSE coalesce(excluded.text, text) END,
     first_added = CASE WHEN expires_at <= excluded.last_added THEN excluded.first_added
                        ELSE first_added END,
     count = CASE WHEN expires_at <= excluded.last_added THEN 1 ELSE count + 1 END,
@@ -87,6 +100,12 @@ ON CONFLICT (uid, segment_id) DO UPDATE SET
              END,
     last_added = excluded.last_added
 """.replace("{keep}", str(RECENT_ADDS_KEPT * 10))
+# Moves the writer's mark only forward: no row changes when the batch was applied already.
+_RECORD_TOKEN = """
+INSERT INTO applied_batches (writer, seq, applied_at) VALUES (?, ?, ?)
+ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, applied_at = excluded.applied_at
+WHERE excluded.seq > seq
+"""
 _DELETE_MEMBERSHIP = "DELETE FROM memberships WHERE uid = ? AND segment_id = ?"
 _PRUNE_USER = "DELETE FROM memberships WHERE uid = ? AND expires_at <= ?"
 _UPSERT_SYNC = """
@@ -123,6 +142,8 @@ _RECLAIM = {
     "(SELECT uid, usersync_id FROM partner_syncs WHERE synced_at <= ? LIMIT ?)",
     "partner_uids": "DELETE FROM partner_uids WHERE (uid, partner) IN "
     "(SELECT uid, partner FROM partner_uids WHERE set_at <= ? LIMIT ?)",
+    "applied_batches": "DELETE FROM applied_batches WHERE writer IN "
+    "(SELECT writer FROM applied_batches WHERE applied_at <= ? LIMIT ?)",
 }
 
 T = TypeVar("T")
@@ -134,11 +155,11 @@ def _sql_uid(uid: int) -> int:
 
 
 def _membership(row: Sequence[Any]) -> Membership:
-    _, sid, expires_at, value, first, last, count, recent = row
+    _, sid, expires_at, value, first, last, count, recent, text = row
     if not recent:  # a membership added once: the common case
-        return Membership(sid, expires_at, value, first, last, count)
+        return Membership(sid, expires_at, value, first, last, count, (), text)
     earlier = tuple(int(minute) * 60 for minute in recent.split(",") if minute)
-    return Membership(sid, expires_at, value, first, last, count, earlier)
+    return Membership(sid, expires_at, value, first, last, count, earlier, text)
 
 
 class SqliteProfileStore:
@@ -168,12 +189,18 @@ class SqliteProfileStore:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self._here(self._open_writer)
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-reader")
-        self._maintenance = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-upkeep")
-        self._rconn = await self._on(self._reader, self._connect)
-        self._mconn = await self._on(self._maintenance, self._connect)
-        await self._on(self._maintenance, load_log.attach, self._mconn, self.path)
+        """Raises StoreUnavailable when the file cannot be opened (a full disk, no folder…);
+        nothing is left half open, and `ping()` tries again."""
+        try:
+            self._here(self._open_writer)
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-reader")
+            self._maintenance = ThreadPoolExecutor(1, thread_name_prefix="segpixel-profiles-upkeep")
+            self._rconn = await self._on(self._reader, self._connect)
+            self._mconn = await self._on(self._maintenance, self._connect)
+            await self._on(self._maintenance, load_log.attach, self._mconn, self.path)
+        except BaseException:
+            await self.close()
+            raise
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
     async def close(self) -> None:
@@ -195,19 +222,27 @@ class SqliteProfileStore:
 
     async def _checkpoint_loop(self) -> None:
         """Copy the WAL back into the database now and then, off the loop (autocheckpoint off);
-        fold the load log into its counters on the way."""
+        fold the load log into its counters on the way. A WAL filling fast is looked at sooner."""
+        pause = CHECKPOINT_SECONDS
         while True:
-            await asyncio.sleep(CHECKPOINT_SECONDS)
+            await asyncio.sleep(pause)
             try:
-                await self._on(self._maintenance, self._checkpoint)
+                held = await self._on(self._maintenance, self._checkpoint)
             except StoreUnavailable:
                 continue
+            pause = CHECKPOINT_SECONDS if held < wal.BUSY_BYTES else CHECKPOINT_SECONDS / 4
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> int:
+        """Both WALs kept bounded (profiles/sqlite_wal.py), the load log folded between; the
+        most bytes the profile file's WAL held."""
         conn = self._conn(self._mconn)
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        held = wal.checkpoint(conn, "main", self.busy_timeout_ms)
         load_log.fold_all(conn)  # (a fold that finds the counters busy waits for the next round)
+        wal.checkpoint(conn, load_log.SCHEMA, self.busy_timeout_ms)
+        # Again: a fold under load takes a few hundred ms, in which the WAL grows on.
+        held = max(held, wal.checkpoint(conn, "main", self.busy_timeout_ms))
         self._loads.folded = load_log.folded_mark(conn)  # the writer trims up to it
+        return held
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
@@ -223,7 +258,7 @@ class SqliteProfileStore:
         # Checkpoints copy (and fsync) the WAL into the database: _checkpoint_loop does that on a
         # thread of its own, so a commit on the event loop never waits for one.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
-        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        conn.execute(f"PRAGMA journal_size_limit = {wal.SIZE_LIMIT}")
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         with _transaction(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -238,16 +273,17 @@ class SqliteProfileStore:
             conn.execute(load_log.LOG)
             if version < 3:  # swept since version 3 (_SWEEP); the index only slowed adds
                 conn.execute("DROP INDEX IF EXISTS memberships_expires_at")
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(memberships)")}
+            if "text" not in columns:  # version 5: a file made before keeps its rows
+                conn.execute("ALTER TABLE memberships ADD COLUMN text TEXT")
             # Future migrations go here, keyed on `version`.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- the contract ------------------------------------------------------------------------
 
     async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
-        # Runs to its end before returning, and a COMMIT that fails rolls back: a batch is never
-        # applied without the caller knowing it, so the token is not needed here.
         if batch:
-            self._here(self._apply, batch)
+            self._here(self._apply, batch, token)
 
     async def read(self, user_id: int, now: float) -> Profile:
         return await self._on(self._reader, self._read, user_id, now)
@@ -256,15 +292,34 @@ class SqliteProfileStore:
         await asyncio.to_thread(self._here, self._delete_user, user_id, segment_ids)
 
     async def ping(self) -> None:
+        if self._reader is None:  # open() failed: the store answers once it opens
+            await self.open()
+            return
         await self._on(self._reader, self._ping)
 
     async def reclaim(self, now: float, limit: int) -> int:
         return await self._on(self._maintenance, self._reclaim, now, limit)
 
+    async def durability_warnings(self) -> list[str]:
+        return []  # a commit survives a crash of segpixel (NORMAL), and a power cut (FULL)
+
+    def register_metrics(self, registry: Registry) -> None:
+        loads = load_log.counters_path(self.path)
+        for name, path in (("profiles", self.path), ("loads", loads)):
+            registry.gauge(
+                f"segpixel_sqlite_{name}_wal_bytes",
+                f"Size of the WAL file of {path.name} (kept bounded by RESTART checkpoints)",
+                lambda path=path: wal.wal_bytes(path),
+                merge="max",  # one file, whatever the number of workers
+            )
+
     # -- work done on the threads ------------------------------------------------------------
 
-    def _apply(self, batch: Sequence[Mutation]) -> None:
+    def _apply(self, batch: Sequence[Mutation], token: BatchToken | None) -> None:
         """One transaction; the merge happens in SQL (_ADD), so nothing is read first.
+
+        A batch whose token the store holds already (at or below its writer's mark) was applied:
+        the transaction then changes nothing.
 
         For each mutation, as domain.profile.apply_mutation does: drop what has expired at its
         time, apply the adds, then the removes. (The drop matters when clocks disagree: a
@@ -275,7 +330,7 @@ class SqliteProfileStore:
         """
         conn = self._conn(self._wconn)
         prunes: list[tuple[int, int]] = []
-        adds: list[tuple[int, int, int, int | None, int, int]] = []
+        adds: list[tuple[int, int, int, int | None, int, int, str | None]] = []
         removes: list[tuple[int, int]] = []
         pending: set[int] = set()
 
@@ -289,13 +344,17 @@ class SqliteProfileStore:
         syncs: list[tuple[int, int, int]] = []
         partner_uids: list[tuple[int, str, str, int]] = []
         with _transaction(conn):
+            if token is not None:
+                mark = (token.writer, token.seq, int(time.time()))
+                if conn.execute(_RECORD_TOKEN, mark).rowcount == 0:
+                    return  # applied before: the journal is being replayed again
             for m in batch:
                 uid, at = _sql_uid(m.user_id), m.at
                 if uid in pending:
                     flush()
                 pending.add(uid)
                 prunes.append((uid, at))
-                adds += [(uid, a.segment_id, a.expires_at, a.value, at, at) for a in m.adds]
+                adds += [(uid, a.segment_id, a.expires_at, a.value, at, at, a.text) for a in m.adds]
                 if m.removes:
                     removes += [(uid, sid) for sid in m.removes]
                 if m.synced_partners:
@@ -358,6 +417,7 @@ class SqliteProfileStore:
         with _transaction(conn):
             conn.execute(_RECLAIM["partner_syncs"], (now - SYNC_KEPT_SECONDS, limit))
             conn.execute(_RECLAIM["partner_uids"], (now - PARTNER_UID_KEPT_SECONDS, limit))
+            conn.execute(_RECLAIM["applied_batches"], (now - TOKENS_KEPT_SECONDS, limit))
             load_log.prune(conn, now, limit)
         return deleted
 
@@ -388,8 +448,8 @@ class SqliteProfileStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _conn(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
-        if conn is None:
-            raise RuntimeError("SqliteProfileStore used before open() or after close()")
+        if conn is None:  # open() failed (ping() tries again), or the store was closed
+            raise StoreUnavailable(f"profile store {self.path}: not open")
         return conn
 
     def _here(self, fn: Callable[..., T], *args: Any) -> T:
@@ -404,7 +464,7 @@ class SqliteProfileStore:
     async def _on(self, executor: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` on that thread; sqlite3's operational errors become StoreUnavailable."""
         if executor is None:
-            raise RuntimeError("SqliteProfileStore used before open() or after close()")
+            raise StoreUnavailable(f"profile store {self.path}: not open")
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         except sqlite3.ProgrammingError:

@@ -38,6 +38,7 @@ DAY_USERS_KEPT_DAYS = 3  # active_users_24h needs yesterday; a late journal repl
 FOLD_CHUNK = 20_000  # log rows per fold transaction
 TRIM_CHUNK = 1_000  # folded log rows a batch's transaction deletes at most
 CACHE_KIB = 64 << 10  # the counters' page cache on a folding connection: who loaded what today
+WAL_SIZE_LIMIT = 64 << 20  # the counters' WAL is cut back to this when it starts over
 SCHEMA = "loads"  # the counters' file, as attached to a connection on the profile file
 
 # One row a user write: its segments as a JSON array's inside ("7,8"), split by the fold.
@@ -135,6 +136,7 @@ def attach(conn: sqlite3.Connection, profiles: Path) -> None:
     conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(counters_path(profiles)),))
     conn.execute(f"PRAGMA {SCHEMA}.journal_mode = WAL")
     conn.execute(f"PRAGMA {SCHEMA}.synchronous = NORMAL")
+    conn.execute(f"PRAGMA {SCHEMA}.journal_size_limit = {WAL_SIZE_LIMIT}")
     conn.execute(f"PRAGMA {SCHEMA}.cache_size = -{CACHE_KIB}")
     # IMMEDIATE: take the write lock first (waiting busy_timeout for it). A deferred BEGIN that
     # reads the schema and then writes fails at once ("database is locked") when another

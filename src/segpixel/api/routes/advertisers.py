@@ -4,56 +4,51 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep, page_for
-from segpixel.api.envelope import ok
-from segpixel.api.listing import one, page_of
-from segpixel.api.owners import one_of, resolve_member
+from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep
+from segpixel.api.owners import resolve_member
+from segpixel.api.params import FieldsParam, SearchParam, single_id
+from segpixel.api.resources import Owned, plain
 from segpixel.api.schemas import AdvertiserBody
+from segpixel.api.service_fields import ADVERTISER as FIELDS
+from segpixel.api.writes import Item
 from segpixel.catalog.advertisers import AdvertiserRepo, advertiser_out
 from segpixel.catalog.tables import Advertiser
-from segpixel.domain.errors import ValidationFailed, field_error
-from segpixel.domain.paging import parse_id_list
 
 router = APIRouter(tags=["advertiser"])
+ADVERTISER = Owned(FIELDS, AdvertiserRepo, plain(advertiser_out), owner="member_id")
 CodeParam = Annotated[str | None, Query(max_length=50)]
 
 
-@router.get("/advertiser", summary="Read advertisers")
+@router.get("/advertiser", summary="Read advertisers, with the reference's filters")
 def read_advertisers(
     caller: CallerDep,
+    request: Request,
     paging: PagingDep,
     id: IdsParam = None,
     code: CodeParam = None,
-    member_id: IdParam = None,
-    search: Annotated[str | None, Query(max_length=255)] = None,
+    search: SearchParam = None,
+    fields: FieldsParam = None,
 ) -> dict[str, Any]:
-    page = page_for(paging, AdvertiserRepo)
-    with caller.repo(AdvertiserRepo) as repo:
-        ids = parse_id_list("id", id) if id else None
-        if ids and len(ids) == 1:
-            return one("advertiser", repo.get(ids[0]), advertiser_out)
-        member = member_id or caller.principal.member_id
-        if code is not None and member is not None:
-            return one("advertiser", repo.by_code(member, code), advertiser_out)
-        stmt = repo.query(ids=ids, code=code, member_id=member_id, search=search)
-        return page_of(repo, stmt, page, "advertisers", advertiser_out)
+    member = single_id(request.query_params.get("member_id"))
+
+    def by_code(repo: AdvertiserRepo) -> Advertiser | None:
+        """`?code=C` names one advertiser of the member (given, or the caller's)."""
+        owner = member or caller.principal.member_id
+        return repo.by_code(owner, code) if code is not None and owner is not None else None
+
+    return ADVERTISER.read(caller, request, paging, one=by_code)
 
 
-@router.post("/advertiser", summary="Create an advertiser")
+@router.post("/advertiser", summary="Create advertisers")
 def create_advertiser(
     caller: CallerDep, body: AdvertiserBody, member_id: IdParam = None
 ) -> dict[str, Any]:
-    fields = body.advertiser.model_dump(exclude_unset=True)
-    member = resolve_member(
-        caller.principal, one_of("member_id", member_id, fields.pop("member_id", None))
-    )
-    with caller.repo(AdvertiserRepo) as repo:
-        return one("advertiser", repo.create(member, fields), advertiser_out)
+    return ADVERTISER.create(caller, body, None, member_id)
 
 
-@router.put("/advertiser", summary="Change an advertiser")
+@router.put("/advertiser", summary="Change advertisers: fields not sent stay")
 def update_advertiser(
     caller: CallerDep,
     body: AdvertiserBody,
@@ -61,30 +56,24 @@ def update_advertiser(
     code: CodeParam = None,
     member_id: IdParam = None,
 ) -> dict[str, Any]:
-    fields = body.advertiser.model_dump(exclude_unset=True)
-    with caller.repo(AdvertiserRepo) as repo:
-        row = _target(repo, caller, id, code, member_id)
-        if fields.pop("member_id", row.member_id) != row.member_id:
-            raise ValidationFailed([field_error("member_id", "cannot be changed")])
-        return one("advertiser", repo.update(row, fields), advertiser_out)
+    def update(repo: AdvertiserRepo, item: Item) -> Advertiser:
+        if code is not None and id is None and item.id is None:  # `?code=C&member_id=M`
+            row = repo.by_code(resolve_member(caller.principal, member_id), code)
+        else:
+            row = ADVERTISER.target(repo, item, id)
+        return repo.update(row, item.fields)
+
+    return ADVERTISER.write(caller, body, update)
 
 
-@router.delete("/advertiser", summary="Delete an advertiser that has no segments or users")
+@router.delete(
+    "/advertiser",
+    summary="Delete advertisers that have no segments or users: ?id=1,2,3 (all or nothing)",
+)
 def delete_advertiser(
-    caller: CallerDep, id: IdParam = None, code: CodeParam = None, member_id: IdParam = None
+    caller: CallerDep, id: IdsParam = None, code: CodeParam = None, member_id: IdParam = None
 ) -> dict[str, Any]:
-    with caller.repo(AdvertiserRepo) as repo:
-        row = _target(repo, caller, id, code, member_id)
-        row_id = row.id
-        repo.delete(row)
-        return ok({"id": row_id})
+    def by_code(repo: AdvertiserRepo) -> Advertiser:
+        return repo.by_code(resolve_member(caller.principal, member_id), code or "")
 
-
-def _target(
-    repo: AdvertiserRepo, caller: CallerDep, id: int | None, code: str | None, member_id: int | None
-) -> Advertiser:
-    if id is not None:
-        return repo.get(id)
-    if code is not None:
-        return repo.by_code(resolve_member(caller.principal, member_id), code)
-    raise ValidationFailed([field_error("id", "is required (or code with member_id)")])
+    return ADVERTISER.delete(caller, id, by_code if code is not None and id is None else None)

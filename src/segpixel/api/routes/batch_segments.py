@@ -140,6 +140,7 @@ def job_out(row: Job, with_rejected: bool = True) -> dict[str, Any]:
         "status": status,
         "member_id": row.member_id,
         "bytes": (row.params or {}).get("bytes"),
+        "bytes_read": progress.get("bytes_read", 0),
         "lines_read": progress.get("lines_read", 0),
         "users_updated": progress.get("users_updated", 0),
         "rejected_lines": progress.get("rejected_lines", 0),

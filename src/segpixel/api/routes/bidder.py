@@ -22,8 +22,13 @@ from segpixel.domain.catalog_view import CatalogView, MemberView, SegmentView
 from segpixel.domain.errors import ValidationFailed, field_error, raise_if_any
 from segpixel.domain.openrtb import bid_request_user_id, with_user_data
 from segpixel.domain.profile import Membership, Profile
-from segpixel.domain.targeting import explain, user_state
-from segpixel.domain.targeting_rules import parse_targeting, segment_refs
+from segpixel.domain.targeting import Targeting, explain, user_state
+from segpixel.domain.targeting_rules import (
+    SegmentFacts,
+    bind_segments,
+    parse_targeting,
+    segment_refs,
+)
 from segpixel.domain.user_ids import USER_ID_RULE, parse_user_id
 from segpixel.errors import Forbidden, NotFound, StoreUnavailable
 
@@ -92,7 +97,10 @@ async def user_segments(
 
 @router.post("/targeting/evaluate", summary="Does a profile match a user, and why")
 async def evaluate_targeting(
-    caller: CallerDep, profiles: ProfilesDep, body: EvaluateBody
+    caller: CallerDep,
+    profiles: ProfilesDep,
+    body: EvaluateBody,
+    member_id: IdParam = None,  # whose segment codes an inline profile names
 ) -> dict[str, Any]:
     view = _view(caller)
     user_id = parse_user_id(body.user_id)
@@ -106,7 +114,7 @@ async def evaluate_targeting(
         with caller.repo(LineItemRepo) as repo:  # scoped: another advertiser's is not found
             targeting = parse_targeting(repo.get(body.line_item_id).profile)
     else:
-        targeting = parse_targeting(body.profile)
+        targeting = _bound(caller, view, parse_targeting(body.profile), member_id)
     raise_if_any(
         [
             field_error(path, f"must be a segment you can see (segment {sid} not found)")
@@ -127,6 +135,26 @@ async def evaluate_targeting(
             "items": [_item_json(item) for item in result.items],
         }
     )
+
+
+def _bound(
+    caller: Caller, view: CatalogView, targeting: Targeting, member_id: int | None
+) -> Targeting:
+    """Codes resolved in the member's segments (the caller's, or ?member_id=)."""
+
+    def facts(segment: SegmentView | None) -> SegmentFacts | None:
+        return None if segment is None else SegmentFacts(segment.id, segment.text_values)
+
+    member = member_id if member_id is not None else caller.principal.member_id
+
+    def by_code(code: str) -> SegmentFacts | None:
+        if member is None:
+            raise ValidationFailed(
+                [field_error("member_id", "is required to name segments by code (?member_id=)")]
+            )
+        return facts(view.segment_by_code(member, code))
+
+    return bind_segments(targeting, lambda sid: facts(view.segment(sid)), by_code)
 
 
 def _item_json(item: Any) -> dict[str, Any]:

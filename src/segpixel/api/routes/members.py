@@ -2,64 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 
-from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep, page_for
-from segpixel.api.envelope import ok
-from segpixel.api.listing import one, page_of
+from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep
+from segpixel.api.params import FieldsParam, SearchParam
+from segpixel.api.resources import Service
 from segpixel.api.schemas import MemberBody
+from segpixel.api.service_fields import MEMBER as FIELDS
+from segpixel.api.writes import Item
 from segpixel.catalog.members import MemberRepo, member_out
+from segpixel.catalog.tables import Member
 from segpixel.domain.access import Principal
-from segpixel.domain.errors import ValidationFailed, field_error
-from segpixel.domain.paging import parse_id_list
 
 router = APIRouter(tags=["member"])
 
 
-def _out(principal: Principal):  # type: ignore[no-untyped-def]
+def _out(row: Member, principal: Principal) -> dict[str, Any]:
     """The dongle is a secret: only those who manage the member see it."""
-    return lambda row: member_out(row, with_secrets=principal.manages_member(row.id))
+    return member_out(row, with_secrets=principal.manages_member(row.id))
+
+
+MEMBER = Service(FIELDS, MemberRepo, _out)
 
 
 @router.get("/member", summary="Read members (yours, or all for an admin)")
 def read_members(
     caller: CallerDep,
+    request: Request,
     paging: PagingDep,
     id: IdsParam = None,
-    search: Annotated[str | None, Query(max_length=255)] = None,
+    search: SearchParam = None,
+    fields: FieldsParam = None,
 ) -> dict[str, Any]:
-    page = page_for(paging, MemberRepo)
-    out = _out(caller.principal)
-    with caller.repo(MemberRepo) as repo:
-        ids = parse_id_list("id", id) if id else None
-        if ids and len(ids) == 1:
-            return one("member", repo.get(ids[0]), out)
-        return page_of(repo, repo.query(ids=ids, search=search), page, "members", out)
+    return MEMBER.read(caller, request, paging)
 
 
-@router.post("/member", summary="Create a member (admin)")
+@router.post("/member", summary="Create members (admin)")
 def create_member(caller: CallerDep, body: MemberBody) -> dict[str, Any]:
-    with caller.repo(MemberRepo) as repo:
-        row = repo.create(body.member.model_dump(exclude_unset=True))
-        return one("member", row, _out(caller.principal))
+    return MEMBER.write(caller, body, lambda repo, item: repo.create(item.fields), creating=True)
 
 
 @router.put("/member", summary="Change a member: name, redirect_domains, dongle (state: admin)")
 def update_member(caller: CallerDep, body: MemberBody, id: IdParam = None) -> dict[str, Any]:
-    member_id = id or caller.principal.member_id
-    if member_id is None:
-        raise ValidationFailed([field_error("id", "is required")])
-    with caller.repo(MemberRepo) as repo:
-        row = repo.update(repo.get(member_id), body.member.model_dump(exclude_unset=True))
-        return one("member", row, _out(caller.principal))
+    def update(repo: MemberRepo, item: Item) -> Member:
+        # without an id, a member user changes its own member
+        own = None if item.id is not None else caller.principal.member_id
+        return repo.update(MEMBER.target(repo, item, id or own), item.fields)
+
+    return MEMBER.write(caller, body, update)
 
 
-@router.delete("/member", summary="Delete an empty member (admin)")
-def delete_member(
-    caller: CallerDep, id: Annotated[int, Query(ge=1, le=2**31 - 1)]
-) -> dict[str, Any]:
-    with caller.repo(MemberRepo) as repo:
-        repo.delete(repo.get(id))
-        return ok({"id": id})
+@router.delete("/member", summary="Delete empty members (admin): ?id=1,2,3 (all or nothing)")
+def delete_member(caller: CallerDep, id: IdsParam = None) -> dict[str, Any]:
+    return MEMBER.delete(caller, id)

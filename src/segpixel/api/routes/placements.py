@@ -4,42 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep
-from segpixel.api.resources import Resource
-from segpixel.api.routes.inventory_params import RequiredId, SearchParam
+from segpixel.api.params import FieldsParam, SearchParam
+from segpixel.api.resources import Owned, plain
 from segpixel.api.schemas import PlacementBody
+from segpixel.api.service_fields import PLACEMENT as FIELDS
 from segpixel.catalog.inventory import PlacementRepo, placement_out
 
 router = APIRouter(tags=["placement"])
-PLACEMENT = Resource("placement", "placements", PlacementRepo, placement_out, "site_id")
+PLACEMENT = Owned(FIELDS, PlacementRepo, plain(placement_out), owner="site_id")
 
 
-@router.get("/placement", summary="Read placements")
+@router.get("/placement", summary="Read placements, with the reference's filters")
 def read_placements(
     caller: CallerDep,
+    request: Request,
     paging: PagingDep,
     id: IdsParam = None,
-    member_id: IdParam = None,
-    site_id: IdParam = None,
     search: SearchParam = None,
+    fields: FieldsParam = None,
 ) -> dict[str, Any]:
-    return PLACEMENT.read(caller, paging, id, search, member_id=member_id, site_id=site_id)
+    return PLACEMENT.read(caller, request, paging)
 
 
-@router.post("/placement", summary="Create a placement of a site")
+@router.post("/placement", summary="Create placements of a site")
 def create_placement(
     caller: CallerDep, body: PlacementBody, site_id: IdParam = None, member_id: IdParam = None
 ) -> dict[str, Any]:
-    return PLACEMENT.create(caller, body.placement, site_id, member_id)
+    return PLACEMENT.create(caller, body, site_id, member_id)
 
 
-@router.put("/placement", summary="Change a placement: fields not sent stay")
-def update_placement(caller: CallerDep, body: PlacementBody, id: RequiredId) -> dict[str, Any]:
-    return PLACEMENT.update(caller, body.placement, id)
+@router.put("/placement", summary="Change placements: fields not sent stay")
+def update_placement(caller: CallerDep, body: PlacementBody, id: IdParam = None) -> dict[str, Any]:
+    return PLACEMENT.update(caller, body, id)
 
 
-@router.delete("/placement", summary="Delete a placement")
-def delete_placement(caller: CallerDep, id: RequiredId) -> dict[str, Any]:
+@router.delete("/placement", summary="Delete placements: ?id=1,2,3 (all or nothing)")
+def delete_placement(caller: CallerDep, id: IdsParam = None) -> dict[str, Any]:
     return PLACEMENT.delete(caller, id)

@@ -4,41 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep
-from segpixel.api.resources import Resource
-from segpixel.api.routes.inventory_params import RequiredId, SearchParam
+from segpixel.api.params import FieldsParam, SearchParam
+from segpixel.api.resources import Owned, plain
 from segpixel.api.schemas import PublisherBody
+from segpixel.api.service_fields import PUBLISHER as FIELDS
 from segpixel.catalog.inventory import PublisherRepo, publisher_out
 
 router = APIRouter(tags=["publisher"])
-PUBLISHER = Resource("publisher", "publishers", PublisherRepo, publisher_out, "member_id")
+PUBLISHER = Owned(FIELDS, PublisherRepo, plain(publisher_out), owner="member_id")
 
 
-@router.get("/publisher", summary="Read publishers")
+@router.get("/publisher", summary="Read publishers, with the reference's filters")
 def read_publishers(
     caller: CallerDep,
+    request: Request,
     paging: PagingDep,
     id: IdsParam = None,
-    member_id: IdParam = None,
     search: SearchParam = None,
+    fields: FieldsParam = None,
 ) -> dict[str, Any]:
-    return PUBLISHER.read(caller, paging, id, search, member_id=member_id)
+    return PUBLISHER.read(caller, request, paging)
 
 
-@router.post("/publisher", summary="Create a publisher")
+@router.post("/publisher", summary="Create publishers")
 def create_publisher(
     caller: CallerDep, body: PublisherBody, member_id: IdParam = None
 ) -> dict[str, Any]:
-    return PUBLISHER.create(caller, body.publisher, None, member_id)
+    return PUBLISHER.create(caller, body, None, member_id)
 
 
-@router.put("/publisher", summary="Change a publisher: fields not sent stay")
-def update_publisher(caller: CallerDep, body: PublisherBody, id: RequiredId) -> dict[str, Any]:
-    return PUBLISHER.update(caller, body.publisher, id)
+@router.put("/publisher", summary="Change publishers: fields not sent stay")
+def update_publisher(caller: CallerDep, body: PublisherBody, id: IdParam = None) -> dict[str, Any]:
+    return PUBLISHER.update(caller, body, id)
 
 
-@router.delete("/publisher", summary="Delete a publisher that has no sites")
-def delete_publisher(caller: CallerDep, id: RequiredId) -> dict[str, Any]:
+@router.delete(
+    "/publisher", summary="Delete publishers that have no sites: ?id=1,2,3 (all or nothing)"
+)
+def delete_publisher(caller: CallerDep, id: IdsParam = None) -> dict[str, Any]:
     return PUBLISHER.delete(caller, id)

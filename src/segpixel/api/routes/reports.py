@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from segpixel.api.deps import CallerDep, IdParam
+from segpixel.api.deps import CallerDep, IdParam, PagingDep, page_for
 from segpixel.api.envelope import ok
 from segpixel.catalog.jobs import JobRepo, job_state
 from segpixel.catalog.repo import fmt_time
@@ -60,35 +61,44 @@ async def create_report(
             return repo.create(member, params, store=store_key(state.settings)).id
 
     job_id = await run_in_threadpool(enqueue)
-    return ok({"report_id": str(job_id)})
+    return ok({"report_id": str(job_id)}, warnings=list(request.notes))
 
 
-@router.get("/report", summary="A report's execution_status: pending, ready or error")
-def read_report(caller: CallerDep, id: IdParam = None) -> dict[str, Any]:
+@router.get(
+    "/report",
+    summary="A report's execution_status: pending, ready or error (?id=), or your reports",
+)
+def read_report(caller: CallerDep, paging: PagingDep, id: IdParam = None) -> dict[str, Any]:
     with caller.session() as session:
-        row = _job(session, caller, id)
-        status, error = job_state(row)
-        execution = EXECUTION.get(status, "error")
-        params = row.params
-        return ok(
-            {
-                "execution_status": execution,
-                "report": {
-                    "id": str(row.id),
-                    "report_type": REPORT_TYPE,
-                    "execution_status": execution,
-                    "columns": params.get("columns"),
-                    "report_interval": params.get("interval"),
-                    "start_date": params.get("first"),
-                    "end_date": params.get("last"),
-                    "format": params.get("format"),
-                    "row_count": (row.progress or {}).get("rows"),
-                    "error": error,
-                    "created_on": fmt_time(row.created_at),
-                    "url": f"report-download?id={row.id}",
-                },
-            }
-        )
+        if id is None:
+            repo = JobRepo(session, caller.principal, "report")
+            page = page_for(paging, JobRepo)
+            total, rows = repo.list(select(Job), page)
+            return ok({"reports": [report_out(r) for r in rows]}, count=total, page=page)
+        out = report_out(_job(session, caller, id))
+        return ok({"execution_status": out["execution_status"], "report": out})
+
+
+def report_out(row: Job) -> dict[str, Any]:
+    status, error = job_state(row)
+    execution = EXECUTION.get(status, "error")
+    params = row.params
+    return {
+        "id": str(row.id),
+        "report_type": REPORT_TYPE,
+        "execution_status": execution,
+        "member_id": row.member_id,
+        "columns": params.get("columns"),
+        "report_interval": params.get("interval"),
+        "start_date": params.get("first"),
+        "end_date": params.get("last"),
+        "format": params.get("format"),
+        "row_count": (row.progress or {}).get("rows"),
+        "error": error,
+        "created_on": fmt_time(row.created_at),
+        "last_modified": fmt_time(row.updated_at),
+        "url": f"report-download?id={row.id}",
+    }
 
 
 @router.get("/report-download", summary="The report itself: CSV or JSON, not enveloped")

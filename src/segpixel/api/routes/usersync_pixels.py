@@ -2,61 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 
-from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep, page_for
-from segpixel.api.envelope import ok
-from segpixel.api.listing import one, page_of
-from segpixel.api.owners import one_of, resolve_member
+from segpixel.api.deps import CallerDep, IdParam, IdsParam, PagingDep
+from segpixel.api.params import FieldsParam
+from segpixel.api.resources import Owned, plain
 from segpixel.api.schemas import UsersyncBody
+from segpixel.api.service_fields import USERSYNC_PIXEL as FIELDS
 from segpixel.catalog.usersync import UsersyncRepo, usersync_out
-from segpixel.domain.errors import ValidationFailed, field_error
-from segpixel.domain.paging import parse_id_list
 
 router = APIRouter(tags=["usersync-pixel"])
-KEY = "usersync-pixel"
-RequiredId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+USERSYNC = Owned(FIELDS, UsersyncRepo, plain(usersync_out), params=frozenset(), owner="member_id")
 
 
-@router.get("/usersync-pixel", summary="Read usersync pixels")
+@router.get("/usersync-pixel", summary="Read usersync pixels, with the reference's filters")
 def read_usersync_pixels(
-    caller: CallerDep, paging: PagingDep, id: IdsParam = None, member_id: IdParam = None
+    caller: CallerDep,
+    request: Request,
+    paging: PagingDep,
+    id: IdsParam = None,
+    fields: FieldsParam = None,
 ) -> dict[str, Any]:
-    page = page_for(paging, UsersyncRepo)
-    with caller.repo(UsersyncRepo) as repo:
-        ids = parse_id_list("id", id) if id else None
-        if ids and len(ids) == 1:
-            return one(KEY, repo.get(ids[0]), usersync_out)
-        stmt = repo.query(ids=ids, member_id=member_id)
-        return page_of(repo, stmt, page, "usersync-pixels", usersync_out)
+    return USERSYNC.read(caller, request, paging)
 
 
-@router.post("/usersync-pixel", summary="Create a usersync pixel (admin)")
+@router.post("/usersync-pixel", summary="Create usersync pixels (admin)")
 def create_usersync_pixel(
     caller: CallerDep, body: UsersyncBody, member_id: IdParam = None
 ) -> dict[str, Any]:
-    fields = body.usersync_pixel.model_dump(exclude_unset=True)
-    member = resolve_member(
-        caller.principal, one_of("member_id", member_id, fields.pop("member_id", None))
-    )
-    with caller.repo(UsersyncRepo) as repo:
-        return one(KEY, repo.create(member, fields), usersync_out)
+    return USERSYNC.create(caller, body, None, member_id)
 
 
-@router.put("/usersync-pixel", summary="Change a usersync pixel (admin)")
-def update_usersync_pixel(caller: CallerDep, body: UsersyncBody, id: RequiredId) -> dict[str, Any]:
-    fields = body.usersync_pixel.model_dump(exclude_unset=True)
-    with caller.repo(UsersyncRepo) as repo:
-        row = repo.get(id)
-        if fields.pop("member_id", row.member_id) != row.member_id:
-            raise ValidationFailed([field_error("member_id", "cannot be changed")])
-        return one(KEY, repo.update(row, fields), usersync_out)
+@router.put("/usersync-pixel", summary="Change usersync pixels (admin)")
+def update_usersync_pixel(
+    caller: CallerDep, body: UsersyncBody, id: IdParam = None
+) -> dict[str, Any]:
+    return USERSYNC.update(caller, body, id)
 
 
-@router.delete("/usersync-pixel", summary="Delete a usersync pixel (admin)")
-def delete_usersync_pixel(caller: CallerDep, id: RequiredId) -> dict[str, Any]:
-    with caller.repo(UsersyncRepo) as repo:
-        repo.delete(repo.get(id))
-        return ok({"id": id})
+@router.delete("/usersync-pixel", summary="Delete usersync pixels (admin): ?id=1,2,3")
+def delete_usersync_pixel(caller: CallerDep, id: IdsParam = None) -> dict[str, Any]:
+    return USERSYNC.delete(caller, id)

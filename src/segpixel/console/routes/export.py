@@ -54,7 +54,7 @@ def _render(
         segments = data.segments_by_id(session, user.principal, owner, form.segment_ids)
         if generate and segments:
             known = data.all_segments(session, user.principal, owner)
-            public_url = user.state.settings.public_url or str(request.base_url)
+            public_url = user.state.settings.public_url_for(str(request.base_url))
             tags, errors, warnings = form.build(public_url, segments, owner.member, known)
     return page(
         request,
