@@ -102,8 +102,8 @@ def _chunks(file: Path) -> Iterator[bytes]:
 async def _upload_here(file: Path, member_id: int | None, batch_size: int) -> dict[str, Any]:
     from segpixel import cli
     from segpixel.batch.upload import BatchReport, BatchUpload
-    from segpixel.catalog.db import Catalog
     from segpixel.catalog import job_queue
+    from segpixel.catalog.db import Catalog
     from segpixel.catalog.jobs import JobRepo
     from segpixel.catalog.snapshot import load_view
     from segpixel.domain.access import Principal

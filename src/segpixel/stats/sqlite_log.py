@@ -61,9 +61,14 @@ COUNTERS = (
     """CREATE TABLE IF NOT EXISTS loads.month_uniques (
         segment_id INTEGER NOT NULL, month INTEGER NOT NULL, uniques INTEGER NOT NULL,
         PRIMARY KEY (segment_id, month)) WITHOUT ROWID""",
-    # erasure (`erase`) finds a user's rows by these, not by a scan of every user of a month
-    "CREATE INDEX IF NOT EXISTS loads.load_day_users_uid ON load_day_users (uid)",
-    "CREATE INDEX IF NOT EXISTS loads.load_month_users_uid ON load_month_users (uid)",
+    # Erasure (`erase`) finds a user's who-loaded-what rows through the segment-days and
+    # segment-months these index, one key lookup each. (An index on the users' rows' uid cost
+    # a random page per load in every fold: its WAL passed 256 MiB under load.) These two change
+    # only when a segment has its first load of a day or a month.
+    "DROP INDEX IF EXISTS loads.load_day_users_uid",
+    "DROP INDEX IF EXISTS loads.load_month_users_uid",
+    "CREATE INDEX IF NOT EXISTS loads.day_uniques_day ON day_uniques (day)",
+    "CREATE INDEX IF NOT EXISTS loads.month_uniques_month ON month_uniques (month)",
     """CREATE TABLE IF NOT EXISTS loads.fold_state (
         id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)""",
     "INSERT OR IGNORE INTO loads.fold_state VALUES (1, 0)",
@@ -98,6 +103,17 @@ _PRUNE = {
     "(SELECT day, segment_id, uid FROM loads.load_day_users WHERE day < ? LIMIT ?)",
     "load_month_users": "DELETE FROM loads.load_month_users WHERE (month, segment_id, uid) IN "
     "(SELECT month, segment_id, uid FROM loads.load_month_users WHERE month < ? LIMIT ?)",
+}
+
+
+# A user's who-loaded-what rows: a key lookup per segment-day (segment-month) still kept.
+_ERASE_USER = {
+    "load_day_users": """DELETE FROM loads.load_day_users WHERE (day, segment_id, uid) IN
+        (SELECT day, segment_id, ? FROM loads.day_uniques
+         WHERE day >= (SELECT min(day) FROM loads.load_day_users){only})""",
+    "load_month_users": """DELETE FROM loads.load_month_users WHERE (month, segment_id, uid) IN
+        (SELECT month, segment_id, ? FROM loads.month_uniques
+         WHERE month >= (SELECT min(month) FROM loads.load_month_users){only})""",
 }
 
 
@@ -192,8 +208,8 @@ def erase(conn: sqlite3.Connection, uid: int, segments: Sequence[int] | None = N
     _fold(conn, None)
     if segments is None:
         conn.execute("UPDATE load_log SET uid = 0 WHERE uid = ?", (uid,))
-        conn.execute("DELETE FROM loads.load_day_users WHERE uid = ?", (uid,))
-        conn.execute("DELETE FROM loads.load_month_users WHERE uid = ?", (uid,))
+        for statement in _ERASE_USER.values():
+            conn.execute(statement.format(only=""), (uid,))
         return
     gone = {str(s) for s in segments}
     rows = conn.execute("SELECT id, segments FROM load_log WHERE uid = ?", (uid,)).fetchall()
@@ -203,12 +219,9 @@ def erase(conn: sqlite3.Connection, uid: int, segments: Sequence[int] | None = N
             "UPDATE load_log SET segments = ?, uid = CASE WHEN ? THEN uid ELSE 0 END WHERE id = ?",
             (",".join(kept), bool(kept), row_id),
         )
-    marks = ",".join("?" * len(segments))
-    for table in ("load_day_users", "load_month_users"):
-        conn.execute(
-            f"DELETE FROM loads.{table} WHERE uid = ? AND segment_id IN ({marks})",
-            (uid, *segments),
-        )
+    only = f" AND segment_id IN ({','.join('?' * len(segments))})"
+    for statement in _ERASE_USER.values():
+        conn.execute(statement.format(only=only), (uid, *segments))
 
 
 def fold_all(conn: sqlite3.Connection, rounds: int = 50) -> None:
