@@ -21,7 +21,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from segpixel.domain.batch_lines import BatchScope, LineRejected, line_mutation, parse_line
+from segpixel.domain.batch_format import DEFAULT_FORMAT, BatchFormat
+from segpixel.domain.batch_lines import (
+    INVALID_FORMAT,
+    BatchScope,
+    LineRejected,
+    line_mutation,
+    parse_line,
+)
 from segpixel.domain.catalog_view import CatalogView
 from segpixel.domain.profile import Mutation
 from segpixel.errors import StoreUnavailable
@@ -30,6 +37,8 @@ from segpixel.profiles.base import BatchToken, ProfileStore
 READ_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 << 10
 MAX_REJECTED = 1000
+MAX_ERROR_LOG = 200  # the reference's error_log_lines
+LOGGED_LINE_CHARS = 200  # of a rejected line quoted in the error log
 RETRY_DELAYS = (0.2, 1.0, 3.0)  # then the upload fails with what it has done so far
 BOM = b"\xef\xbb\xbf"
 
@@ -44,11 +53,36 @@ class BatchReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the first MAX_REJECTED
     bytes_read: int = 0  # the byte offset of the next line: where a resumed run starts
     batches: int = 0  # batches done: the next one's token is batches + 1
+    # The reference's counters (SPEC §9.2): rejected lines by kind ("num_invalid_user": 2),
+    # user/segment pairs applied, the first MAX_ERROR_LOG rejections as `KIND-LINE failed:
+    # REASON`, users added per segment id, and how much of the file (compressed) was read.
+    rejections: dict[str, int] = field(default_factory=dict)
+    num_valid: int = 0
+    error_log: list[str] = field(default_factory=list)
+    segment_users: dict[str, int] = field(default_factory=dict)
+    raw_read: int = 0
 
-    def reject(self, line: int, reason: str) -> None:
+    def reject(
+        self, line: int, reason: str, kind: str = INVALID_FORMAT, text: str | None = None
+    ) -> None:
         self.rejected_lines += 1
+        self.rejections[kind] = self.rejections.get(kind, 0) + 1
         if len(self.rejected) < MAX_REJECTED:
             self.rejected.append({"line": line, "reason": reason})
+        if len(self.error_log) < MAX_ERROR_LOG:
+            shown = "(too long to show)" if text is None else text.strip("\r\n")
+            if len(shown) > LOGGED_LINE_CHARS:
+                shown = shown[:LOGGED_LINE_CHARS] + "…"
+            self.error_log.append(f"{kind}-{shown} failed: {reason}")
+
+    def applied(self, batch: list[Mutation]) -> None:
+        """Count a batch the store took: users, user/segment pairs, users added per segment."""
+        self.users_updated += len(batch)
+        for mutation in batch:
+            self.num_valid += len(mutation.adds) + len(mutation.removes) + len(mutation.call_only)
+            for sid in (*(a.segment_id for a in mutation.adds), *mutation.call_only):
+                key = str(sid)
+                self.segment_users[key] = self.segment_users.get(key, 0) + 1
 
     def as_progress(self) -> dict[str, Any]:
         return {
@@ -58,6 +92,11 @@ class BatchReport:
             "rejected": self.rejected,
             "bytes_read": self.bytes_read,
             "batches": self.batches,
+            "rejections": self.rejections,
+            "num_valid": self.num_valid,
+            "error_log": self.error_log,
+            "segment_users": self.segment_users,
+            "raw_read": self.raw_read,
         }
 
     @classmethod
@@ -69,6 +108,11 @@ class BatchReport:
             rejected=list(progress.get("rejected", [])),
             bytes_read=int(progress.get("bytes_read", 0)),
             batches=int(progress.get("batches", 0)),
+            rejections=dict(progress.get("rejections", {})),
+            num_valid=int(progress.get("num_valid", 0)),
+            error_log=list(progress.get("error_log", [])),
+            segment_users=dict(progress.get("segment_users", {})),
+            raw_read=int(progress.get("raw_read", 0)),
         )
 
 
@@ -119,6 +163,7 @@ class BatchUpload:
         checkpoint: Callable[[BatchReport, bool], Awaitable[None]] | None = None,
         guard: Callable[[], None] | None = None,
         pause: float = 0.0,
+        fmt: BatchFormat = DEFAULT_FORMAT,
     ):
         self.store = store
         self.view = view  # the current catalog view, asked again for every batch
@@ -132,27 +177,29 @@ class BatchUpload:
         self.checkpoint = checkpoint
         self.guard = guard
         self.pause = pause  # seconds between batches: the store's other writers get a turn
+        self.fmt = fmt  # the file's separators and segment fields
         self._writer = writer or f"batch-{uuid.uuid4().hex[:12]}"
         self._told = 0.0
+        self._stream: BinaryIO | None = None
 
     async def run(self, stream: BinaryIO) -> BatchReport:
         report, pending, lines = self.report, [], 0
         stream.seek(report.bytes_read)
         view, now = self.view(), int(self.clock())
         end = report.bytes_read
+        self._stream = stream
         for number, raw, end in read_lines(stream, report, self.read_bytes):
             report.lines_read = number
             lines += 1
+            text = None if raw is None else _text(raw)
             try:
-                if raw is None:
+                if text is None:
                     raise LineRejected(f"the line is longer than {MAX_LINE_BYTES} bytes")
-                text = raw.decode("utf-8")
                 if text.strip():  # a blank line (the last one, often): nothing to do or wrong
-                    pending.append(line_mutation(parse_line(text), view, self.scope, now))
+                    line = parse_line(text, self.fmt)
+                    pending.append(line_mutation(line, view, self.scope, now))
             except LineRejected as exc:
-                report.reject(number, str(exc))
-            except UnicodeDecodeError:
-                report.reject(number, "the line is not UTF-8 text")
+                report.reject(number, str(exc), exc.kind, text)
             if lines >= self.batch_size:
                 await self._end_batch(pending, end)
                 pending, lines = [], 0
@@ -167,9 +214,10 @@ class BatchUpload:
         report = self.report
         if batch:
             await self._apply(batch, BatchToken(self._writer, report.batches + 1))
-            report.users_updated += len(batch)
+            report.applied(batch)
         report.batches += 1
         report.bytes_read = end
+        report.raw_read = getattr(self._stream, "raw_read", end)  # a gzip file's compressed
         if self.checkpoint is not None:
             await self.checkpoint(report, bool(batch))
         if self.on_progress is not None and time.monotonic() - self._told >= self.progress_every:
@@ -188,3 +236,11 @@ class BatchUpload:
                 if delay is None:
                     raise
                 await asyncio.sleep(delay)
+
+
+def _text(raw: bytes) -> str:
+    """A line as text: UTF-8, or else Latin-1 (the reference's charset), which decodes any byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -18,3 +18,5 @@ USERSYNC_RESYNC_SECONDS = 7 * 24 * 3600
 CATALOG_PROPAGATION_SECONDS = 5
 PRIORITY_MIN = 1
 PRIORITY_MAX = 20
+MAX_SEGMENTS_PER_LINE = 1_800  # a batch file's line (the reference's limit, SPEC §9.2)
+TIMESTAMP_MAX = 9_999_999_999  # a batch line's TIMESTAMP: UNIX seconds (milliseconds are wrong)

@@ -1,4 +1,10 @@
-"""The `batch-segment` kind: stream an uploaded file into the profile store (SPEC §9.1).
+"""The `batch-segment` kind: stream an uploaded file into the profile store (SPEC §9).
+
+A gzip file (its magic bytes, or `Content-Encoding: gzip` at upload) is inflated as it is read
+(batch/inflate.py); a file that inflates past SEGPIXEL_BATCH_MAX_BYTES, or a corrupt one, ends the
+job in error with the reference's `error_code`, what it applied until then kept. A file uploaded
+through the reference's protocol is read in the format its member configured
+(`params["format"]`, taken when the file came in).
 
 Progress is saved after every batch that wrote to the store (and at least every second
 otherwise), before the next batch is read: after a crash, the runner that takes the job over
@@ -13,8 +19,10 @@ import time
 from dataclasses import asdict
 from typing import Any, ClassVar
 
+from segpixel.batch.inflate import GZIP_MAGIC, BadGzip, BatchFileError, Inflating, is_gzip
 from segpixel.batch.upload import BatchReport, BatchUpload
 from segpixel.domain.access import Principal
+from segpixel.domain.batch_format import DEFAULT_FORMAT, BatchFormat
 from segpixel.domain.batch_lines import BatchScope
 from segpixel.jobs.context import JobContext
 from segpixel.jobs.running import RunningJob
@@ -67,9 +75,19 @@ class BatchJob:
             checkpoint=checkpoint,
             guard=job.guard,
             pause=ctx.settings.job_batch_pause_ms / 1000,
+            fmt=BatchFormat.from_fields(params["format"]) if "format" in params else DEFAULT_FORMAT,
         )
-        with path.open("rb") as stream:
-            await upload.run(stream)
+        try:
+            with path.open("rb") as raw:
+                head = raw.read(len(GZIP_MAGIC))
+                raw.seek(0)
+                if params.get("gzip") and not is_gzip(head):
+                    raise BadGzip("the upload said Content-Encoding: gzip but is no gzip file")
+                gzip = is_gzip(head)
+                await upload.run(Inflating(raw, ctx.settings.batch_max_bytes) if gzip else raw)
+        except BatchFileError as exc:
+            progress = {**upload.report.as_progress(), "error_code": exc.error_code}
+            return {"status": "error", "error": exc.message, "progress": progress}
         return {"status": "done", "progress": upload.report.as_progress()}
 
     def cleanup(self, job: RunningJob, ctx: JobContext) -> None:
