@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from segpixel.api.app import create_api
+from segpixel.api.batch_view import UPLOAD_PATH
 from segpixel.api.body_limit import BodyLimit
 from segpixel.api.forwarded import ForwardedProto
 from segpixel.api.json_bodies import JsonBodies
@@ -31,7 +32,8 @@ def create_app(
     runtime = EdgeRuntime(settings, catalog, clock, id_factory)
     api = create_api(settings, catalog, clock, runtime)
     # The body limit guards the API; the hot paths are GETs whose bodies are never read.
-    uploads = {"/batch-segment": settings.batch_max_bytes}
+    # (a key ending in "/" is a prefix: the Batch Segment Service's upload_urls)
+    uploads = {"/batch-segment": settings.batch_max_bytes, UPLOAD_PATH: settings.batch_max_bytes}
     # Uploads stream to disk: never buffered to be measured as JSON, whatever their label.
     rest: Any = BodyLimit(
         JsonBodies(JsonDepth(api, skip=uploads)), settings.max_body_bytes, uploads

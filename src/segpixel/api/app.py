@@ -18,6 +18,7 @@ from segpixel.api.rate_limit import ClientAddress
 from segpixel.api.routes import (
     advertisers,
     auth,
+    batch_segment_config,
     batch_segments,
     bidder,
     creatives,
@@ -28,6 +29,7 @@ from segpixel.api.routes import (
     placements,
     publishers,
     reports,
+    segment_upload,
     segments,
     sites,
     user_data,
@@ -108,7 +110,7 @@ def create_api(
         app.include_router(module.router)
     for module in (publishers, sites, placements, creatives, line_items, bidder):
         app.include_router(module.router)
-    for module in (reports, batch_segments, meta):
+    for module in (reports, batch_segments, segment_upload, batch_segment_config, meta):
         app.include_router(module.router)
     # The web console: the same process, users and catalog, its own HTML error pages.
     app.mount(CONSOLE_PREFIX, create_console(app.state.api))

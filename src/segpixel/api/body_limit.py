@@ -12,6 +12,14 @@ class BodyTooLarge(Exception):
     pass
 
 
+def path_limit(path: str, per_path: dict[str, int], default: int) -> int:
+    """The limit of `path`: its own, or its prefix's (a key ending in "/"), or `default`."""
+    if path in per_path:
+        return per_path[path]
+    prefix = next((p for p in per_path if p.endswith("/") and path.startswith(p)), None)
+    return default if prefix is None else per_path[prefix]
+
+
 class BodyLimit:
     """Pure ASGI: checks Content-Length up front and counts chunked bodies as they stream.
 
@@ -27,7 +35,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_path.get(scope["path"], self.max_bytes)
+        limit = path_limit(scope["path"], self.per_path, self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 await self._refuse(send, limit)

@@ -40,6 +40,7 @@ class JsonDepth:
             scope["type"] != "http"
             or scope["method"] not in ("POST", "PUT", "PATCH")
             or scope["path"] in self.skip
+            or any(p.endswith("/") and scope["path"].startswith(p) for p in self.skip)
         ):
             await self.app(scope, receive, send)
             return

@@ -80,10 +80,18 @@ EXTRA = {("post", "/auth"): {401}}
 RAW_BODIES = {
     ("post", "/batch-segment"): {
         "description": "One user a line: UID,SEG[:EXPIRE_MINUTES[:VALUE]];SEG… — the body "
-        "itself, or the multipart field `file`.",
-        "required": True,
+        "itself (plain or gzip), or the multipart field `file`. An empty body, or the JSON "
+        '`{"batch_segment_upload_job": {}}`, starts a Batch Segment Service job instead: the '
+        "answer's upload_url takes the file.",
+        "required": False,
         "content": {
             "text/plain": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"batch_segment_upload_job": {"type": "object"}},
+                }
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -93,6 +101,11 @@ RAW_BODIES = {
             },
         },
     }
+}
+RAW_BODIES[("post", "/segment-upload/{job_id}")] = {
+    "description": "The batch file, plain or gzip, in the member's format (/batch-segment-config).",
+    "required": True,
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
 NOT_ENVELOPED = {("get", "/report-download")}
 OK_RESPONSE = {

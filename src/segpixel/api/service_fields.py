@@ -356,8 +356,56 @@ BATCH_SEGMENT = ServiceFields(  # GET /batch-segment (SPEC §9.1)
         job("created_on", DATE),
         job("last_modified", DATE),
         job("rejected", ARRAY),
+        # the reference's Batch Segment Service (SPEC §9.2)
+        job("job_id", STRING),
+        job("phase", ENUM),
+        job("upload_url", STRING),
+        job("start_time", DATE),
+        job("uploaded_time", DATE),
+        job("validated_time", DATE),
+        job("completed_time", DATE),
+        job("error_code", STRING),
+        job("time_to_process", STRING),
+        job("percent_complete", INT),
+        job("num_valid", INT),
+        job("num_valid_user", INT),
+        job("num_invalid_format", INT),
+        job("num_invalid_user", INT),
+        job("num_invalid_segment", INT),
+        job("num_invalid_timestamp", INT),
+        job("num_unauth_segment", INT),
+        job("num_past_expiration", INT),
+        job("num_inactive_segment", INT),
+        job("num_other_error", INT),
+        job("error_log_lines", STRING),
+        job("segment_log_lines", STRING),
     ),
 )
+
+BATCH_SEGMENT_CONFIG = ServiceFields(  # GET/PUT /batch-segment-config?member_id= (SPEC §9.2)
+    "batch-segment-config",
+    "batch-segment-configs",
+    (
+        job("id", INT),
+        job("member_id", INT),
+        FieldInfo("separator_1", STRING, filter=False, sort=False),
+        FieldInfo("separator_2", STRING, filter=False, sort=False),
+        FieldInfo("separator_3", STRING, filter=False, sort=False),
+        FieldInfo("separator_4", STRING, filter=False, sort=False, nullable=True),
+        FieldInfo("segment_fields", ARRAY, filter=False, sort=False),
+        job("created_on", DATE),
+        job("last_modified", DATE),
+    ),
+    unimplemented=_names(
+        """separator_5 daily_byte_limit daily_num_lines_limit hourly_byte_limit
+        hourly_num_lines_limit max_concurrent_uploads num_error_log_lines
+        num_invalid_before_error default_domain default_expiration use_external_uids
+        external_member_uid member_segment_access use_specific_geo"""
+    ),
+)
+
+# One object a member, addressed by ?member_id= (no ids to list or round-trip): only /meta.
+MEMBER_SETTINGS = {BATCH_SEGMENT_CONFIG.key: BATCH_SEGMENT_CONFIG}
 
 SERVICES = {
     s.key: s

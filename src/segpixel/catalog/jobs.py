@@ -7,14 +7,25 @@ stays `running` until another runner takes it over, after the lease, and resumes
 
 from __future__ import annotations
 
+import secrets
+import string
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, select, update
 
 from segpixel.catalog.repo import Repo, utcnow
 from segpixel.catalog.tables import Job
 
 NOUNS = {"report": "report", "batch-segment": "batch-segment job"}
+# A Batch Segment Service job before its file is in (SPEC §9.2): never claimed by a runner.
+AWAITING = "awaiting"  # made, its upload_url not used yet
+UPLOADING = "uploading"  # its file is coming in through the upload_url
+JOB_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_job_id() -> str:
+    """The reference's `job_id`: 40 letters and digits (also the secret part of upload_url)."""
+    return "".join(secrets.choice(JOB_ID_ALPHABET) for _ in range(40))
 
 
 class JobRepo(Repo[Job]):
@@ -67,12 +78,35 @@ class JobRepo(Repo[Job]):
             spool=spool,
             store=store,
             attempts=0,
+            public_id=new_job_id(),
         )
         for name, value in state.items():
             setattr(row, name, value)
         self.session.add(row)
         self.session.flush()
         return row
+
+    def by_public_id(self, job_id: str) -> Job:
+        return self.one(select(Job).where(Job.public_id == job_id), f"job_id {job_id[:40]!r}")
+
+    def start_upload(self, row: Job) -> bool:
+        """Take the job's upload_url (single use): False when another request took it first."""
+        taken = self.session.execute(
+            update(Job)
+            .where(Job.id == row.id, Job.status == AWAITING)
+            .values(status=UPLOADING, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return taken.rowcount == 1
+
+    def end_upload(self, job_id: int, **fields: Any) -> None:
+        """The upload's end: the file is in (status pending, for the runners) or it failed."""
+        self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == UPLOADING)
+            .values(**fields, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def job_state(row: Job) -> tuple[str, str | None]:

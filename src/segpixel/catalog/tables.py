@@ -148,6 +148,27 @@ class Job(Base):
     store: Mapped[str | None] = mapped_column(String(32))  # the profile store it works on
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The reference's `job_id` (40 letters and digits): the Batch Segment Service addresses a job
+    # by it, and its upload_url carries it.
+    public_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+
+class BatchSegmentConfig(Base):
+    """A member's batch file format (SPEC §9.2, the reference's Batch Segment Service -
+    Configuration); a member without one reads files in the format of SPEC §9.1."""
+
+    __tablename__ = "batch_segment_configs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    separator_1: Mapped[str] = mapped_column(String(4))
+    separator_2: Mapped[str] = mapped_column(String(4))
+    separator_3: Mapped[str] = mapped_column(String(4))
+    separator_4: Mapped[str | None] = mapped_column(String(4))
+    segment_fields: Mapped[list[str]] = mapped_column(JSON)
+    created_on: Mapped[datetime] = mapped_column(DateTime)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
 
 
 # -- inventory and buyers (SPEC §1.5): what ad calls name and what answers them -----------------

@@ -11,7 +11,8 @@ silent:
 - EXPIRE_MINUTES: absent, empty or 0 → the segment's own `expire_minutes`; -1 → remove;
   1..259200 → that many minutes from the upload. A segment whose own expiry is 0 is counted as a
   load and never stored, as its pixel adds are.
-- VALUE: absent or empty → none; otherwise 1..2147483647.
+- VALUE: absent or empty → none (in a member's own format 0 too: the reference's blocks are
+  regular, 0 standing for no value); otherwise 1..2147483647.
 - TIMESTAMP (a member's format): UNIX seconds the expiry counts from; an add whose expiry is
   already past is rejected (`num_past_expiration`).
 - At most 1,800 segments a line (the reference's limit).
@@ -146,6 +147,8 @@ def _item(text: str, fmt: BatchFormat, strip: str, remove: bool) -> LineItem:
             f"or 1 to {MAX_EXPIRE_MINUTES} (got {_quote(expire_text)})"
         )
     value = _number(value_text) if value_text else None
+    if value == 0 and fmt != DEFAULT_FORMAT:  # the reference fills a block without one with 0
+        value_text, value = "", None
     if value_text and (value is None or not VALUE_MIN <= value <= VALUE_MAX):
         raise LineRejected(
             f"segment {_quote(ref)}: value must be {VALUE_MIN} to {VALUE_MAX} "

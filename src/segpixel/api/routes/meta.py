@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from segpixel.api.deps import CallerDep
 from segpixel.api.envelope import ok
-from segpixel.api.service_fields import SERVICES, ServiceFields
+from segpixel.api.service_fields import MEMBER_SETTINGS, SERVICES, ServiceFields
 
 router = APIRouter(tags=["meta"])
 
@@ -34,5 +34,5 @@ def _route(service: ServiceFields) -> None:
     )
 
 
-for _service in SERVICES.values():
+for _service in (*SERVICES.values(), *MEMBER_SETTINGS.values()):
     _route(_service)
