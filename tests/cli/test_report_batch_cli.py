@@ -6,6 +6,7 @@ report reads them back as a table, as CSV, and as a PNG or SVG chart.
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -52,6 +53,19 @@ def test_batch_upload_prints_what_it_did(uploaded: Result) -> None:
     assert f"line {ROWS + 1}: expected UID,SEG" in uploaded.stderr
     assert f"line {ROWS + 2}: unknown segment 'Nope' in member" in uploaded.stderr
     assert "batch-segment job" in uploaded.stderr  # the progress bar's label
+
+
+def test_a_gzip_file_uploads_as_its_lines(folder: tuple[dict[str, str], dict[str, int]]) -> None:
+    """ISSUE 13: the terminal's upload reads a gzip file inflated, as the server's runner does."""
+    env, ids = folder
+    data = Path(env["SEGPIXEL_DATA_DIR"])
+    lines = [f"{ROWS + 10 + n},Boats" for n in range(50)] + ["oops"]
+    packed = data / "more.txt.gz"
+    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    result = run(env, "batch", "upload", str(packed), "--member-id", str(ids["member"]))
+    table = re.sub(r"\s+", " ", result.stdout)
+    assert "│ 51 │ 50 │ 1 │" in table, result.stdout  # lines read, users updated, rejected
+    assert "line 51: expected UID,SEG" in result.stderr
 
 
 def test_report_loads_table_csv_and_filters(

@@ -38,6 +38,16 @@ def is_gzip(head: bytes) -> bool:
     return head.startswith(GZIP_MAGIC)
 
 
+def readable(raw: BinaryIO, max_bytes: int, said_gzip: bool = False) -> BinaryIO:
+    """The file's lines as bytes: `raw` itself, or inflated as it is read when it is gzip (its
+    magic bytes). `said_gzip`: the upload said `Content-Encoding: gzip`, so it must be."""
+    head = raw.read(len(GZIP_MAGIC))
+    raw.seek(0)
+    if said_gzip and not is_gzip(head):
+        raise BadGzip("the upload said Content-Encoding: gzip but is no gzip file")
+    return Inflating(raw, max_bytes) if is_gzip(head) else raw
+
+
 class Inflating:
     """A read-only, forward-only binary stream of a gzip file's inflated bytes.
 

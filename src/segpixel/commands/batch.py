@@ -101,6 +101,7 @@ def _chunks(file: Path) -> Iterator[bytes]:
 
 async def _upload_here(file: Path, member_id: int | None, batch_size: int) -> dict[str, Any]:
     from segpixel import cli
+    from segpixel.batch.inflate import readable
     from segpixel.batch.upload import BatchReport, BatchUpload
     from segpixel.catalog import job_queue
     from segpixel.catalog.db import Catalog
@@ -143,7 +144,7 @@ async def _upload_here(file: Path, member_id: int | None, batch_size: int) -> di
             task = bar.add_task(f"batch-segment job {job_id}", total=file.stat().st_size)
 
             async def progress(report: BatchReport) -> None:
-                bar.update(task, completed=report.bytes_read)
+                bar.update(task, completed=report.raw_read)  # of the file as it is (gzip or not)
                 save(progress=report.as_progress())
 
             upload = BatchUpload(
@@ -154,8 +155,8 @@ async def _upload_here(file: Path, member_id: int | None, batch_size: int) -> di
                 on_progress=progress,
                 progress_every=0.2,
             )
-            with file.open("rb") as stream:
-                report = await upload.run(stream)
+            with file.open("rb") as raw:
+                report = await upload.run(readable(raw, config.batch_max_bytes))
         save(status="done", progress=report.as_progress())
         return {"id": job_id, "status": "done", **report.as_progress()}
     except SegpixelError as exc:

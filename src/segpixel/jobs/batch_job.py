@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict
 from typing import Any, ClassVar
 
-from segpixel.batch.inflate import GZIP_MAGIC, BadGzip, BatchFileError, Inflating, is_gzip
+from segpixel.batch.inflate import BatchFileError, readable
 from segpixel.batch.upload import BatchReport, BatchUpload
 from segpixel.domain.access import Principal
 from segpixel.domain.batch_format import DEFAULT_FORMAT, BatchFormat
@@ -79,12 +79,8 @@ class BatchJob:
         )
         try:
             with path.open("rb") as raw:
-                head = raw.read(len(GZIP_MAGIC))
-                raw.seek(0)
-                if params.get("gzip") and not is_gzip(head):
-                    raise BadGzip("the upload said Content-Encoding: gzip but is no gzip file")
-                gzip = is_gzip(head)
-                await upload.run(Inflating(raw, ctx.settings.batch_max_bytes) if gzip else raw)
+                max_bytes = ctx.settings.batch_max_bytes
+                await upload.run(readable(raw, max_bytes, bool(params.get("gzip"))))
         except BatchFileError as exc:
             progress = {**upload.report.as_progress(), "error_code": exc.error_code}
             return {"status": "error", "error": exc.message, "progress": progress}
