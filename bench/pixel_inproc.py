@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baseline_app import app as baseline_app  # noqa: E402
+
 from pixel import ADMIN_PASSWORD, SEGMENT_COUNT, clear_redis, init_segpixel  # noqa: E402
 
 IN_FLIGHT = 64
