@@ -232,9 +232,9 @@ def parser() -> argparse.ArgumentParser:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options bench/pixel.py shares for its --inproc run."""
-    p.add_argument("--calls", type=int, default=20_000, help="calls per round (in-process)")
+    p.add_argument("--calls", type=int, default=40_000, help="calls per round (in-process)")
     p.add_argument("--rounds", type=int, default=5, help="rounds per figure (in-process)")
-    p.add_argument("--warmup", type=int, default=5_000, help="warm-up calls (in-process)")
+    p.add_argument("--warmup", type=int, default=10_000, help="warm-up calls (in-process)")
 
 
 def main() -> None:
