@@ -30,7 +30,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
-import pixel_inproc
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -379,6 +378,8 @@ def redis_memory_per_user(url: str, users: int = 20_000, segments: int = 5) -> d
 
 
 def main() -> None:
+    import pixel_inproc  # (here: it imports this module's helpers)
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
