@@ -321,8 +321,14 @@ def clear_redis(url: str, prefix: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
+    keys = []
     for key in client.scan_iter(match=f"{prefix}*", count=10_000):
-        client.delete(key)
+        keys.append(key)
+        if len(keys) == 1000:  # a thousand keys a command: one round trip a key took minutes
+            client.unlink(*keys)
+            keys = []
+    if keys:
+        client.unlink(*keys)
 
 
 def redis_memory_per_user(url: str, users: int = 20_000, segments: int = 5) -> dict[str, float]:
