@@ -1,15 +1,17 @@
-"""Pixel throughput and latency against a raw-ASGI baseline measured in the same run.
+"""Pixel throughput and latency against a raw-ASGI baseline and nginx, measured in the same run.
 
-    .venv/bin/python bench/pixel.py [--duration 10] [--stores sqlite,redis] [--workers 1]
+    .venv/bin/python bench/pixel.py [--duration 10] [--stores sqlite,redis] [--workers 1] [--inproc]
 
-For the baseline (bench/baseline_app.py: a GIF and a cookie, nothing else) and then for segpixel
-on each profile store, all served by granian with the same settings: wrk loads 127.0.0.1 for a
-bounded time with a mix of new visitors and returning cookies adding 1–3 segments
-(bench/pixel_mix.lua)
+For nginx's `empty_gif` (the machine's ceiling: C, no Python), the baseline (bench/baseline_app.py:
+a GIF and a cookie, nothing else) and then segpixel on each profile store, the last two served by
+granian with the same settings: wrk loads 127.0.0.1 for a bounded time with a mix of new visitors
+and returning cookies adding 1–3 segments (bench/pixel_mix.lua)
 — first flat out (max req/s, p50, p99), then throttled to about half the maximum (a pause per
 request, calibrated by a short run) to read p99 there.
-Prints a table with the ratio to the baseline and writes bench/results/pixel-<time>.json. Also
-measures Redis memory per user holding 5 segments.
+Prints a table with the ratios to the baseline and to nginx and writes
+bench/results/pixel-<time>.json. Also measures Redis memory per user holding 5 segments.
+`--inproc` adds bench/pixel_inproc.py's figures: CPU µs per /seg call with the app driven
+in-process, the steadiest figure on a shared machine.
 """
 
 from __future__ import annotations
@@ -189,6 +191,49 @@ def job_runner(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+NGINX_CONF = """daemon off;
+worker_processes {workers};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ empty_gif; }}
+    }}
+}}
+"""
+
+
+def run_nginx(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> Row | None:
+    """nginx's empty_gif with as many workers: what this machine serves with no Python at all."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        print("nginx is missing (scripts/install-system-deps installs it): no ceiling row")
+        return None
+    folder = workdir / "nginx"
+    folder.mkdir()
+    port = free_port()
+    conf = folder / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(workers=args.workers, dir=folder, port=port))
+    proc = subprocess.Popen(
+        [nginx, "-p", str(folder), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/")
+        return measure("nginx empty_gif (ceiling)", f"http://127.0.0.1:{port}", args, env)
+    finally:
+        stop(proc)
+
+
 def run_baseline(args: argparse.Namespace, env: dict[str, str]) -> Row:
     port = free_port()
     proc = granian("baseline_app:app", port, args.workers, {})
@@ -276,8 +321,14 @@ def clear_redis(url: str, prefix: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
+    keys = []
     for key in client.scan_iter(match=f"{prefix}*", count=10_000):
-        client.delete(key)
+        keys.append(key)
+        if len(keys) == 1000:  # a thousand keys a command: one round trip a key took minutes
+            client.unlink(*keys)
+            keys = []
+    if keys:
+        client.unlink(*keys)
 
 
 def redis_memory_per_user(url: str, users: int = 20_000, segments: int = 5) -> dict[str, float]:
@@ -333,6 +384,8 @@ def redis_memory_per_user(url: str, users: int = 20_000, segments: int = 5) -> d
 
 
 def main() -> None:
+    import pixel_inproc  # (here: it imports this module's helpers)
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -341,6 +394,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--stores", default="sqlite,redis")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--inproc", action="store_true", help="also CPU µs per call in-process (pixel_inproc.py)"
+    )
+    pixel_inproc.add_arguments(parser)
     args = parser.parse_args()
     args.duration = min(args.duration, 60)
     if not shutil.which("wrk"):
@@ -348,6 +405,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="segpixel-bench-"))
     first_ids = ",".join(str(i) for i in range(1, SEGMENT_COUNT + 1))
+    ceiling = run_nginx(args, {"SEGMENTS": first_ids}, workdir)
     rows = [run_baseline(args, {"SEGMENTS": first_ids})]
     extras: dict[str, dict] = {}
     for store in args.stores.split(","):
@@ -357,23 +415,31 @@ def main() -> None:
     if "redis" in args.stores:
         extras["redis_memory"] = redis_memory_per_user(args.redis_url)
     shutil.rmtree(workdir, ignore_errors=True)
-    report(rows, extras, args)
+    inproc = asyncio.run(pixel_inproc.run(args)) if args.inproc else []
+    if inproc:
+        extras["inproc_cpu_us_per_call"] = {f"{f.name} / {f.mix}": f.per_call_us for f in inproc}
+    report(rows, ceiling, extras, args)
+    if inproc:
+        pixel_inproc.report(inproc, args)
 
 
-def report(rows: list[Row], extras: dict[str, dict], args: argparse.Namespace) -> None:
+def report(
+    rows: list[Row], ceiling: Row | None, extras: dict[str, dict], args: argparse.Namespace
+) -> None:
     base = rows[0].max.requests_per_s
+    top = ceiling.max.requests_per_s if ceiling else 0.0
     print(
         f"\nsegpixel pixel benchmark — {args.duration}s per phase, {args.connections} connections, "
-        f"{args.workers} worker(s), wrk -t1, 127.0.0.1"
+        f"{args.workers} worker(s), wrk -t1, 127.0.0.1; ratios to the raw-ASGI baseline and nginx"
     )
     print(
-        f"{'server':32} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7} "
-        f"| {'half-load req/s':>15} {'p99 ms':>7}"
+        f"{'server':32} {'req/s':>9} {'×base':>6} {'×nginx':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'errors':>7} | {'half-load req/s':>15} {'p99 ms':>7}"
     )
-    for row in rows:
-        half = row.half
+    for row in ([ceiling] if ceiling else []) + rows:
+        half, rps = row.half, row.max.requests_per_s
         print(
-            f"{row.name:32} {row.max.requests_per_s:9.0f} {row.max.requests_per_s / base:6.2f} "
+            f"{row.name:32} {rps:9.0f} {rps / base:6.2f} {rps / top if top else 0:6.2f} "
             f"{row.max.p50_ms:7.2f} {row.max.p99_ms:7.2f} {row.max.errors:7d} | "
             f"{half.requests_per_s if half else 0:15.0f} {half.p99_ms if half else 0:7.2f}"
         )
@@ -384,7 +450,13 @@ def report(rows: list[Row], extras: dict[str, dict], args: argparse.Namespace) -
     path = out_dir / f"pixel-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(
         json.dumps(
-            {"rows": [asdict(r) for r in rows], "extras": extras, "args": vars(args)}, indent=2
+            {
+                "ceiling": asdict(ceiling) if ceiling else None,
+                "rows": [asdict(r) for r in rows],
+                "extras": extras,
+                "args": vars(args),
+            },
+            indent=2,
         )
     )
     print(f"results written to {path.relative_to(ROOT)}")

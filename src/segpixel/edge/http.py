@@ -25,6 +25,12 @@ HTML_TYPE = (b"content-type", b"text/html; charset=utf-8")
 TEXT_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
 NOSNIFF = (b"x-content-type-options", b"nosniff")  # on every answer: no content sniffing
 MAX_WARNING_HEADER = 1024
+MAX_QUERY_BYTES = 16384
+
+
+def query_bytes(scope: Scope) -> bytes:
+    """The query string as parsed: its first MAX_QUERY_BYTES (a pixel needs far fewer)."""
+    return scope.get("query_string", b"")[:MAX_QUERY_BYTES]
 
 
 class Request:
@@ -32,9 +38,10 @@ class Request:
 
     __slots__ = ("query", "scope")
 
-    def __init__(self, scope: Scope, max_query_bytes: int = 16384):
+    def __init__(self, scope: Scope, query: dict[str, str] | None = None):
+        """`query`: the parameters when the caller has them already (the /seg plan cache)."""
         self.scope = scope
-        self.query = parse_query(scope.get("query_string", b"")[:max_query_bytes])
+        self.query = parse_query(query_bytes(scope)) if query is None else query
 
     def header(self, name: bytes) -> bytes | None:
         """A header's value; repeated Cookie headers are joined as a browser would send one."""

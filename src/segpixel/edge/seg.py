@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from segpixel.domain.catalog_view import UsersyncView
-from segpixel.domain.pixel import PixelCall, parse_pixel_call
+from segpixel.domain.catalog_view import CatalogView, UsersyncView
+from segpixel.domain.pixel import PixelCall
+from segpixel.domain.pixel_cache import PlanCache, PlannedQuery
 from segpixel.domain.pixel_plan import (
     Chained,
     ItemsPlan,
     Macros,
     plan_chain,
-    plan_items,
     usersync_candidates,
 )
 from segpixel.domain.profile import Mutation
@@ -33,6 +33,7 @@ from segpixel.edge.http import (
     Request,
     Scope,
     Send,
+    query_bytes,
     respond,
 )
 from segpixel.edge.runtime import EdgeRuntime
@@ -66,25 +67,27 @@ class Outcome:
 class SegHandler:
     def __init__(self, runtime: EdgeRuntime):
         self.rt = runtime
+        self.plans = PlanCache()  # per worker; it follows the snapshot's view
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request = Request(scope)
         limit = self.rt.pixel_limit
         if limit is not None and limit.take(self.rt.client_address(scope)):
-            await self.skip(request, send)
+            await self.skip(Request(scope), send)  # (not planned: a flood stays cheap)
             return
-        outcome = await self.handle(request)
+        view = self.rt.snapshot.current
+        planned = self.plans.get(query_bytes(scope), view)
+        request = Request(scope, planned.params)
+        outcome = await self.handle(request, planned, view)
         await self.answer(request, outcome, send)
         self.rt.metrics.latency.observe(time.perf_counter() - started)
 
-    async def handle(self, request: Request) -> Outcome:
+    async def handle(self, request: Request, planned: PlannedQuery, view: CatalogView) -> Outcome:
         rt = self.rt
         now = int(rt.clock())
-        call = parse_pixel_call(request.query)
+        call = planned.call
         visitor = identify(rt, request)
-        view = rt.snapshot.current
-        items = plan_items(call, view, now)
+        items = planned.at_time(now)
         warnings = list(call.warnings)
         if items.rejected:
             warnings += [
