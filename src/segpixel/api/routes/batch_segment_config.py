@@ -60,8 +60,10 @@ class ConfigBody(Shape):
     @model_validator(mode="after")
     def _one_form(self) -> ConfigBody:
         if (self.config is None) == (self.reference is None):
-            raise PydanticCustomError(
-                "body_form", f'{KEY} is required: send {{"{KEY}": {{...}}}} (or {REFERENCE_KEY})'
+            raise PydanticCustomError(  # ctx names the field, as envelope._describe expects
+                "body_form",
+                "{field} is required: send {form} (or {other})",
+                {"field": KEY, "form": f'{{"{KEY}": {{...}}}}', "other": REFERENCE_KEY},
             )
         return self
 

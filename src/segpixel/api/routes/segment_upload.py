@@ -11,9 +11,9 @@ it is now. An upload that breaks off ends the job in error (`uploading-error`): 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -39,7 +39,11 @@ USED = "upload_url was used already (it is single use): POST /batch-segment for 
     summary="Step 2 of the Batch Segment Service: the file (application/octet-stream, gzip or "
     "plain) for the job whose upload_url this is; single use, within 5 minutes",
 )
-async def upload_to_job(caller: CallerDep, request: Request, job_id: str) -> dict[str, Any]:
+async def upload_to_job(
+    caller: CallerDep,
+    request: Request,
+    job_id: Annotated[str, Path(max_length=64, description="The job's job_id (40 characters)")],
+) -> dict[str, Any]:
     row = await run_in_threadpool(_take_url, caller, job_id)
     spool = spool_of(caller)
     incoming = spool.incoming()
