@@ -27,8 +27,10 @@ bench/results/reports-vs-pixel-<time>.json. On Redis the servers' background rou
 (a first, untimed report keeps the past months' daily uniques).
 
 Levers (environment of the servers, passed through): SEGPIXEL_JOB_NICE, SEGPIXEL_JOB_BATCH_LINES,
-SEGPIXEL_JOB_BATCH_PAUSE_MS, SEGPIXEL_PASSWORD_THREADS, SEGPIXEL_PASSWORD_NICE; `--runner-cpus`
-pins the job runner to those CPUs (taskset).
+SEGPIXEL_JOB_BATCH_PAUSE_MS, SEGPIXEL_JOB_WRITE_SHARE, SEGPIXEL_LOADS_FOLD_TAKEOVER_S,
+SEGPIXEL_PASSWORD_THREADS, SEGPIXEL_PASSWORD_NICE; `--runner-cpus` pins the job runner to those
+CPUs (taskset). `--profile-dir DIR` samples the worker and the runner with py-spy (when on PATH)
+in each phase, idle time included, as collapsed stacks: what the pixel's loop waited behind.
 """
 
 from __future__ import annotations
@@ -196,6 +198,27 @@ def runner_pid(server: subprocess.Popen) -> int | None:
     return None
 
 
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """serve's pixel workers: its children but the job runner."""
+    pids = []
+    for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"segpixel\x00jobs" not in cmdline:
+            pids.append(int(pid))
+    return pids
+
+
+def profile(pid: int, seconds: int, out: Path) -> subprocess.Popen:
+    """py-spy (when installed) samples a process for the phase: where its threads were, idle
+    included, as collapsed stacks — what a pixel waited behind."""
+    command = ["py-spy", "record", "-p", str(pid), "--idle", "--threads", "--nonblocking"]
+    command += ["-r", "200", "-d", str(seconds), "-f", "raw", "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict]:
     data_dir, prefix = workdir / store, f"benchrvp{os.getpid()}:"
     env = init_segpixel(store, data_dir, prefix, args.redis_url)
@@ -255,7 +278,14 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict]
                     loop.start()
                     time.sleep(0.5)  # the work under way before the pixel is measured
                 load_before = os.getloadavg()[0]
+                spies = []
+                if args.profile_dir:
+                    for pid in [*worker_pids(server), runner_pid(server)]:
+                        name = f"{store}-{round_ + 1}-{phase}-{pid}.txt"
+                        spies.append(profile(pid, args.duration, args.profile_dir / name))
                 load = wrk_at_rate(url, args.rate, args, wrk_env)
+                for spy in spies:
+                    spy.wait()
                 load_after = os.getloadavg()[0]
                 if loop is not None:
                     loop.finish()
@@ -318,11 +348,21 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=16, help="concurrent login clients")
     parser.add_argument("--runner-cpus", default=None, help="pin the job runner (taskset list)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--profile-dir",
+        type=Path,
+        default=None,
+        help="py-spy each phase's worker and runner into this folder (collapsed stacks)",
+    )
     args = parser.parse_args()
     args.phases = [p for p in args.phases.split(",") if p]
     unknown = set(args.phases) - set(PHASES)
     if unknown or "alone" not in args.phases:
         parser.error(f"--phases: one of {', '.join(PHASES)}, alone included (got {unknown})")
+    if args.profile_dir is not None:
+        if shutil.which("py-spy") is None:
+            parser.error("--profile-dir needs py-spy on PATH (.venv/bin/pip install py-spy)")
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
     random.seed(7)
     workdir = Path(tempfile.mkdtemp(prefix="segpixel-bench-rvp-"))
     results = {}
@@ -335,7 +375,9 @@ def main() -> None:
     out = HERE / "results" / f"reports-vs-pixel-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     levers = {k: v for k, v in os.environ.items() if k.startswith("SEGPIXEL_")}
-    out.write_text(json.dumps({"results": results, "args": vars(args), "env": levers}, indent=2))
+    out.write_text(
+        json.dumps({"results": results, "args": vars(args), "env": levers}, indent=2, default=str)
+    )
     print(f"results written to {out.relative_to(ROOT)}")
 
 

@@ -207,7 +207,11 @@ class Settings(BaseSettings):
         description="Niceness of the job runner process (the CPU goes to pixel workers first).",
     )
     job_batch_lines: int = Field(
-        1000, ge=1, le=100_000, description="Lines of a batch upload written to the store at once."
+        200,
+        ge=1,
+        le=100_000,
+        description="Lines of a batch upload written to the store at once (each batch holds "
+        "the store's write lock, or Redis' one thread, that long: the pixels wait behind it).",
     )
     job_batch_pause_ms: float = Field(
         0.0,
@@ -215,6 +219,22 @@ class Settings(BaseSettings):
         le=10_000,
         description="Pause of a batch upload between two batches (the store's other writers "
         "get a turn).",
+    )
+    loads_fold_takeover_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="SQLite: a pixel worker leaves folding the load log into its counters to "
+        "the job runner, and folds itself only when nobody has for this long while loads "
+        "wait (0: every second, as the runner does). Reports fold before they read.",
+    )
+    job_write_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Most of the profile store's time a batch upload takes: after a batch that "
+        "held the store for t seconds it rests t * (1 - share) / share, so that the pixels' "
+        "writes get in (1: no rest).",
     )
     password_threads: int = Field(
         2,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -142,3 +143,48 @@ async def test_what_it_writes_is_counted_as_batch_loads(store: SqliteProfileStor
     assert [(m.segment_id, m.value, m.expires_at) for m in profile.memberships] == [
         (s, 8, NOW + (60 + s) * 60) for s in SEGMENTS
     ]
+
+
+class Timed:
+    """The real store, with the time each batch held it and the rest that followed."""
+
+    def __init__(self, store: SqliteProfileStore):
+        self.store = store
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each apply
+
+    async def apply(self, batch, token=None) -> None:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        await self.store.apply(batch, token)
+        self.spans.append((started, time.perf_counter()))
+
+
+@pytest.mark.parametrize("share", [0.25, 0.1])  # (at 0.5, parsing the next batch rests as long)
+async def test_a_batch_upload_leaves_the_store_its_share_of_rest(
+    store: SqliteProfileStore, share: float
+) -> None:
+    """SEGPIXEL_JOB_WRITE_SHARE: after each batch that held the store t seconds, the upload
+    rests t * (1 - share) / share before the next, so the pixels' writes get in."""
+    timed = Timed(store)
+    engine = BatchUpload(
+        timed,  # type: ignore[arg-type]
+        lambda: VIEW,
+        ADMIN,
+        lambda: NOW,
+        batch_size=1_000,
+        write_share=share,
+    )
+    report = await engine.run(batch_file(8_000))
+    assert report.users_updated == 8_000 and len(timed.spans) == 8
+    for (start, end), (next_start, _) in itertools.pairwise(timed.spans):
+        held, rest = end - start, next_start - end
+        assert held > 0.002  # (a batch of this size holds the store for milliseconds)
+        # (less a tenth of a millisecond: the loop's timer may wake that early)
+        assert rest >= held * (1 - share) / share - 0.0001, (held, rest)
+
+
+async def test_a_write_share_outside_its_range_is_refused(tmp_path: Path) -> None:
+    for share in (0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="write_share"):
+            BatchUpload(
+                SqliteProfileStore(tmp_path / "p.db"), lambda: VIEW, ADMIN, write_share=share
+            )

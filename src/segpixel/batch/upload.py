@@ -163,6 +163,7 @@ class BatchUpload:
         checkpoint: Callable[[BatchReport, bool], Awaitable[None]] | None = None,
         guard: Callable[[], None] | None = None,
         pause: float = 0.0,
+        write_share: float = 1.0,
         fmt: BatchFormat = DEFAULT_FORMAT,
     ):
         self.store = store
@@ -177,6 +178,12 @@ class BatchUpload:
         self.checkpoint = checkpoint
         self.guard = guard
         self.pause = pause  # seconds between batches: the store's other writers get a turn
+        # At most this share of the store's time: a batch that held the store (its write lock on
+        # SQLite, its one thread on Redis) for t seconds is followed by a rest of
+        # t * (1 - share) / share, in which the pixels' writes get in.
+        if not 0 < write_share <= 1:
+            raise ValueError("write_share must be in (0, 1]")
+        self.write_share = write_share
         self.fmt = fmt  # the file's separators and segment fields
         self._writer = writer or f"batch-{uuid.uuid4().hex[:12]}"
         self._told = 0.0
@@ -212,8 +219,12 @@ class BatchUpload:
 
     async def _end_batch(self, batch: list[Mutation], end: int) -> None:
         report = self.report
+        rest = self.pause
         if batch:
+            started = time.perf_counter()
             await self._apply(batch, BatchToken(self._writer, report.batches + 1))
+            held = time.perf_counter() - started
+            rest = max(rest, held * (1 - self.write_share) / self.write_share)
             report.applied(batch)
         report.batches += 1
         report.bytes_read = end
@@ -223,7 +234,7 @@ class BatchUpload:
         if self.on_progress is not None and time.monotonic() - self._told >= self.progress_every:
             self._told = time.monotonic()
             await self.on_progress(report)
-        await asyncio.sleep(self.pause)  # (0: still a turn for the loop's other tasks)
+        await asyncio.sleep(rest)  # (0: still a turn for the loop's other tasks)
 
     async def _apply(self, batch: list[Mutation], token: BatchToken) -> None:
         for delay in (*RETRY_DELAYS, None):

@@ -116,6 +116,7 @@ class EdgeRuntime:
             timeout=settings.store_timeout_ms / 1000,
             sqlite_synchronous=settings.sqlite_synchronous,
             redis_min_replicas=settings.redis_min_replicas,
+            sqlite_fold_takeover=settings.loads_fold_takeover_s,
         )
         self.writer = GroupCommitWriter(
             self.store,

@@ -75,6 +75,7 @@ class BatchJob:
             checkpoint=checkpoint,
             guard=job.guard,
             pause=ctx.settings.job_batch_pause_ms / 1000,
+            write_share=ctx.settings.job_write_share,
             fmt=BatchFormat.from_fields(params["format"]) if "format" in params else DEFAULT_FORMAT,
         )
         try:

@@ -167,7 +167,16 @@ class SqliteProfileStore:
 
     name = "sqlite"
 
-    def __init__(self, path: Path, synchronous: str = "NORMAL", busy_timeout: float = 2.0):
+    def __init__(
+        self,
+        path: Path,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 2.0,
+        fold_takeover: float = 0.0,
+    ):
+        """`fold_takeover`: 0, this store folds the load log every round; N > 0, it leaves the
+        fold to another process of the file (the job runner) and takes it over only when the
+        fold's mark has stood N seconds over unfolded rows (that process is gone or behind)."""
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
         self.path = Path(path)
@@ -184,6 +193,8 @@ class SqliteProfileStore:
         self._maintenance: ThreadPoolExecutor | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._loads = load_log.LoadRecorder(_sql_uid)
+        self.fold_takeover = fold_takeover
+        self._mark_seen = (-1, 0.0)  # the fold's mark as last seen, and since when it stood
         self._sweep_from = _KEY_MIN  # where the next sweep for expired memberships starts
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -237,12 +248,26 @@ class SqliteProfileStore:
         most bytes the profile file's WAL held."""
         conn = self._conn(self._mconn)
         held = wal.checkpoint(conn, "main", self.busy_timeout_ms)
-        load_log.fold_all(conn)  # (a fold that finds the counters busy waits for the next round)
+        if self._folds_here(conn):  # (a fold that finds the counters busy waits for the next round)
+            load_log.fold_all(conn)
         wal.checkpoint(conn, load_log.SCHEMA, self.busy_timeout_ms)
         # Again: a fold under load takes a few hundred ms, in which the WAL grows on.
         held = max(held, wal.checkpoint(conn, "main", self.busy_timeout_ms))
         self._loads.folded = load_log.folded_mark(conn)  # the writer trims up to it
         return held
+
+    def _folds_here(self, conn: sqlite3.Connection) -> bool:
+        """Whether this round folds here: always, or (`fold_takeover`) only when nobody else
+        has folded for that long while rows wait. A pixel worker leaves the fold — seconds of
+        CPU a second under a big batch upload, on the machine's cores — to the niced runner."""
+        if not self.fold_takeover:
+            return True
+        mark, now = load_log.folded_mark(conn), time.monotonic()
+        seen, since = self._mark_seen
+        if mark != seen or not load_log.unfolded(conn, mark):
+            self._mark_seen = (mark, now)  # moving, or nothing waits for it
+            return False
+        return now - since >= self.fold_takeover
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.

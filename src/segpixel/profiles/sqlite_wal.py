@@ -8,7 +8,9 @@ pixel: each user's row sits on a leaf page of its own) — 2.5 GB in 60 s measur
 pixels/s — until the disk is full. With the rounds below it peaked at 72–137 MiB in the same
 minute at 8,700–10,700 pixels/s (bench: `tests/faults/test_wal_bounded.py` prints it).
 
-So after the PASSIVE pass, a WAL holding more than RESTART_BYTES gets a RESTART checkpoint: it
+So after a PASSIVE pass that copied every frame, a WAL holding more than RESTART_BYTES gets a
+RESTART checkpoint (a pass that could not copy them all met a reader of an older snapshot, which a
+RESTART would wait for, holding the writer: the next round tries again): it
 copies the few frames written meanwhile, waits (briefly) for readers to leave the WAL, and makes
 the next writer start the file over, which then truncates it to its `journal_size_limit`. While
 it runs it holds the write lock, so the pixel's writer waits for it: the PASSIVE pass before
@@ -32,9 +34,11 @@ def checkpoint(conn: sqlite3.Connection, schema: str, busy_timeout_ms: int) -> i
     """Checkpoint `schema` (main, or an attached file) of `conn`; the bytes its WAL held (so
     the caller may come back sooner while writes pour in). `busy_timeout_ms` is the
     connection's own setting, put back afterwards."""
-    _, frames, _ = conn.execute(f"PRAGMA {schema}.wal_checkpoint(PASSIVE)").fetchone()
+    _, frames, copied = conn.execute(f"PRAGMA {schema}.wal_checkpoint(PASSIVE)").fetchone()
     held = frames * conn.execute(f"PRAGMA {schema}.page_size").fetchone()[0]
-    if held <= RESTART_BYTES:
+    if held <= RESTART_BYTES or copied < frames:
+        # Frames left uncopied: a reader still reads an older snapshot (a fold, a report), and
+        # a RESTART would hold the pixels' writer RESTART_BUSY_MS waiting for it, for nothing.
         return held
     conn.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_MS}")
     try:

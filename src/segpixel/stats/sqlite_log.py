@@ -238,6 +238,12 @@ def folded_mark(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT upto FROM loads.fold_state").fetchone()[0]
 
 
+def unfolded(conn: sqlite3.Connection, mark: int) -> bool:
+    """Whether the log holds rows past the fold's `mark`."""
+    query = "SELECT EXISTS (SELECT 1 FROM main.load_log WHERE id > ?)"
+    return bool(conn.execute(query, (mark,)).fetchone()[0])
+
+
 def prune(conn: sqlite3.Connection, now: float, limit: int) -> int:
     """Forget who loaded what on days and months no counter needs any more (up to `limit` each)."""
     today = utc_day(now)
