@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
@@ -44,6 +46,10 @@ log = logging.getLogger("segpixel.jobs")
 KIND = BatchJob.name
 CHUNK = 1 << 20
 WRITE_BYTES = 1 << 20
+# An upload goes to disk as it arrives (fdatasync every SYNC_BYTES, on the writing thread): left
+# in the page cache, 200 MB of it were flushed by the first fsync anyone made — the SQLite
+# checkpoint's, which the pixels' writer waits for (ext4 commits the other files' data with it).
+SYNC_BYTES = 8 << 20
 HISTORY_DAYS = 30  # the reference keeps a member's upload history this long
 JOB_REQUEST = "batch_segment_upload_job"  # the reference's key, in the step-1 body and answers
 JOB_REQUEST_MAX = 4096  # a JSON body at most this long may be the step-1 request
@@ -138,27 +144,45 @@ def _check_member(caller: CallerDep, member_id: int) -> None:
         JobRepo(session, caller.principal, KIND).require_member(member_id)
 
 
+def _write_through(out: BinaryIO) -> Callable[[bytes, bool], None]:
+    """A writer of `out` that syncs it every SYNC_BYTES, and at the last block."""
+    unsynced = 0
+
+    def write(block: bytes, last: bool) -> None:
+        nonlocal unsynced
+        out.write(block)
+        unsynced += len(block)
+        if unsynced >= SYNC_BYTES or last:
+            out.flush()
+            os.fdatasync(out.fileno())
+            unsynced = 0
+
+    return write
+
+
 async def receive(request: Request, path: Path) -> int:
     """The upload, written to `path` as it arrives; its size. Nothing is left on failure.
 
     Chunks are gathered to WRITE_BYTES and written by a thread: the event loop, which serves
-    this worker's pixels, only hands them over."""
+    this worker's pixels, only hands them over. The whole file is on disk before the job is
+    queued."""
     size = 0
     try:
         with path.open("wb") as out:
             pending: list[bytes] = []
             held = 0
+            to_disk = _write_through(out)
 
             async def write(chunk: bytes, flush: bool = False) -> None:
                 nonlocal held, size
                 size += len(chunk)
                 pending.append(chunk)
                 held += len(chunk)
-                if held >= WRITE_BYTES or (flush and held):
+                if held >= WRITE_BYTES or flush:
                     block = b"".join(pending)
                     pending.clear()
                     held = 0
-                    await asyncio.to_thread(out.write, block)
+                    await asyncio.to_thread(to_disk, block, flush)
 
             content_type = request.headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
