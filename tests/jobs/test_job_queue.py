@@ -20,6 +20,11 @@ KINDS = ("report", "batch-segment")
 
 
 def enqueue(catalog: Catalog, member_id: int | None, **columns: Any) -> int:
+    """A job only this module's claims can take: on their store and in their upload folder (a
+    job with neither is anyone's, and a job runner of another test may still be polling this
+    session's shared catalog — it once took a lapsed lease here before the test's own claim)."""
+    columns.setdefault("store", "store-a")
+    columns.setdefault("spool", "spool-a")
     with catalog.session() as session:
         return JobRepo(session, ADMIN, "report").create(member_id, {"n": 1}, **columns).id
 
