@@ -280,7 +280,8 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict]
                 load_before = os.getloadavg()[0]
                 spies = []
                 if args.profile_dir:
-                    for pid in [*worker_pids(server), runner_pid(server)]:
+                    runner_now = runner_pid(server)
+                    for pid in [*worker_pids(server), *([runner_now] if runner_now else [])]:
                         name = f"{store}-{round_ + 1}-{phase}-{pid}.txt"
                         spies.append(profile(pid, args.duration, args.profile_dir / name))
                 load = wrk_at_rate(url, args.rate, args, wrk_env)

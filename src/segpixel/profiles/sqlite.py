@@ -258,8 +258,8 @@ class SqliteProfileStore:
 
     def _folds_here(self, conn: sqlite3.Connection) -> bool:
         """Whether this round folds here: always, or (`fold_takeover`) only when nobody else
-        has folded for that long while rows wait. A pixel worker leaves the fold — seconds of
-        CPU a second under a big batch upload, on the machine's cores — to the niced runner."""
+        has folded for that long while rows wait. A pixel worker leaves the fold — up to half a
+        core under a big batch upload (py-spy), on the pixels' cores — to the niced runner."""
         if not self.fold_takeover:
             return True
         mark, now = load_log.folded_mark(conn), time.monotonic()

@@ -46,9 +46,9 @@ log = logging.getLogger("segpixel.jobs")
 KIND = BatchJob.name
 CHUNK = 1 << 20
 WRITE_BYTES = 1 << 20
-# An upload goes to disk as it arrives (fdatasync every SYNC_BYTES, on the writing thread): left
-# in the page cache, 200 MB of it were flushed by the first fsync anyone made — the SQLite
-# checkpoint's, which the pixels' writer waits for (ext4 commits the other files' data with it).
+# An upload goes to disk as it arrives (fdatasync every SYNC_BYTES, on the writing thread, and at
+# the end): the file is stored before its job is queued, and never hundreds of MB sit dirty in
+# the page cache for another file's fsync (the SQLite checkpoint's) to wait behind.
 SYNC_BYTES = 8 << 20
 HISTORY_DAYS = 30  # the reference keeps a member's upload history this long
 JOB_REQUEST = "batch_segment_upload_job"  # the reference's key, in the step-1 body and answers
