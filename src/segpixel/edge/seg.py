@@ -39,6 +39,7 @@ from segpixel.edge.http import (
 from segpixel.edge.runtime import EdgeRuntime
 from segpixel.edge.scripts import chain_script
 from segpixel.edge.visitor import Visitor, WriteResult, identify, response_headers, write
+from segpixel.profiles.writer import Stored
 
 RATE_LIMITED_WARNING = b"rate limited: nothing stored or chained (SEGPIXEL_PIXEL_RATE_LIMIT)"
 URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # already-valid URL characters stay; others are percent-encoded
@@ -60,7 +61,7 @@ class Outcome:
         return self.visitor.user_id
 
     @property
-    def stored(self):  # type: ignore[no-untyped-def]
+    def stored(self) -> Stored | None:
         return self.written.stored
 
 
