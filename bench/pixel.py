@@ -1,6 +1,7 @@
 """Pixel throughput and latency against a raw-ASGI baseline and nginx, measured in the same run.
 
     .venv/bin/python bench/pixel.py [--duration 10] [--stores sqlite,redis] [--workers 1] [--inproc]
+                                    [--builds compiled,pure]
 
 For nginx's `empty_gif` (the machine's ceiling: C, no Python), the baseline (bench/baseline_app.py:
 a GIF and a cookie, nothing else) and then segpixel on each profile store, the last two served by
@@ -11,7 +12,8 @@ request, calibrated by a short run) to read p99 there.
 Prints a table with the ratios to the baseline and to nginx and writes
 bench/results/pixel-<time>.json. Also measures Redis memory per user holding 5 segments.
 `--inproc` adds bench/pixel_inproc.py's figures: CPU µs per /seg call with the app driven
-in-process, the steadiest figure on a shared machine.
+in-process, the steadiest figure on a shared machine. `--builds compiled,pure` measures segpixel
+once per build of its hot modules (mypyc's, and the plain-Python sources), in and out of process.
 """
 
 from __future__ import annotations
@@ -263,16 +265,23 @@ def init_segpixel(store: str, data_dir: Path, prefix: str, redis_url: str) -> di
     return env
 
 
-def run_segpixel(store: str, args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
+def run_segpixel(
+    store: str, args: argparse.Namespace, workdir: Path, build: str = ""
+) -> tuple[Row, dict]:
+    """One store's figures; `build` (compiled, pure) picks the hot modules' build."""
+    from pixel_inproc import BUILD_ENV
+
     prefix = f"bench{os.getpid()}:"
-    env = init_segpixel(store, workdir / store, prefix, args.redis_url)
+    env = init_segpixel(store, workdir / f"{store}{build}", prefix, args.redis_url)
+    env |= BUILD_ENV[build] if build else {}
     port = free_port()
     proc = granian("segpixel.app:create_app", port, args.workers, env, factory=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_up(f"{base}/health")
         segment_ids = make_segments(base)
-        row = measure(f"segpixel, {store} store", base, args, {"SEGMENTS": ",".join(segment_ids)})
+        name = f"segpixel, {store} store" + (f" [{build}]" if build else "")
+        row = measure(name, base, args, {"SEGMENTS": ",".join(segment_ids)})
         metrics = httpx.get(f"{base}/metrics").text
         return row, {"metrics": summarize_metrics(metrics)}
     finally:
@@ -409,13 +418,18 @@ def main() -> None:
     rows = [run_baseline(args, {"SEGMENTS": first_ids})]
     extras: dict[str, dict] = {}
     for store in args.stores.split(","):
-        row, extra = run_segpixel(store, args, workdir)
-        rows.append(row)
-        extras[store] = extra
+        for build in args.builds.split(",") if args.builds else [""]:
+            row, extra = run_segpixel(store, args, workdir, build)
+            rows.append(row)
+            extras[store + (f" [{build}]" if build else "")] = extra
     if "redis" in args.stores:
         extras["redis_memory"] = redis_memory_per_user(args.redis_url)
     shutil.rmtree(workdir, ignore_errors=True)
-    inproc = asyncio.run(pixel_inproc.run(args)) if args.inproc else []
+    inproc: list[pixel_inproc.Figure] = []
+    if args.inproc and args.builds:
+        inproc = pixel_inproc.run_builds(args)
+    elif args.inproc:
+        inproc = asyncio.run(pixel_inproc.run(args))
     if inproc:
         extras["inproc_cpu_us_per_call"] = {f"{f.name} / {f.mix}": f.per_call_us for f in inproc}
     report(rows, ceiling, extras, args)
@@ -433,13 +447,13 @@ def report(
         f"{args.workers} worker(s), wrk -t1, 127.0.0.1; ratios to the raw-ASGI baseline and nginx"
     )
     print(
-        f"{'server':32} {'req/s':>9} {'×base':>6} {'×nginx':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'server':42} {'req/s':>9} {'×base':>6} {'×nginx':>6} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'errors':>7} | {'half-load req/s':>15} {'p99 ms':>7}"
     )
     for row in ([ceiling] if ceiling else []) + rows:
         half, rps = row.half, row.max.requests_per_s
         print(
-            f"{row.name:32} {rps:9.0f} {rps / base:6.2f} {rps / top if top else 0:6.2f} "
+            f"{row.name:42} {rps:9.0f} {rps / base:6.2f} {rps / top if top else 0:6.2f} "
             f"{row.max.p50_ms:7.2f} {row.max.p99_ms:7.2f} {row.max.errors:7d} | "
             f"{half.requests_per_s if half else 0:15.0f} {half.p99_ms if half else 0:7.2f}"
         )

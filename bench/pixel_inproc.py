@@ -1,6 +1,7 @@
 """CPU per `/seg` call, in-process: the ASGI app driven directly, no socket, no HTTP server.
 
     .venv/bin/python bench/pixel_inproc.py [--calls 20000] [--rounds 5] [--stores sqlite,redis]
+                                           [--builds compiled,pure]
 
 The steadiest figure on a shared machine: the process's CPU time (every thread's: the loop, the
 SQLite reader/upkeep threads) divided by the calls, so other work on the machine does not count.
@@ -12,15 +13,21 @@ second, realistic mix: a handful of tags, each always the same query string. A r
 (bench/baseline_app.py) driven the same way shows what the driver itself costs.
 After a warm-up, several rounds; prints the min / median / max µs per call and the spread.
 Redis' own CPU (another process) is not in the figure.
+`--builds compiled,pure` measures the mypyc build of the hot modules against their plain-Python
+sources (SEGPIXEL_PURE_PYTHON=1; README "The compiled pixel path"): each build in an interpreter
+of its own, taking turns (`--turns`, 2 by default) so that a slow spell of the machine falls on
+both, each turn a full run of the figures above.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +62,7 @@ class Figure:
         low, mid, high = values[0], statistics.median(values), values[-1]
         spread = 100 * (high - low) / low if low else 0.0
         return (
-            f"{self.name:28} {self.mix:10} {low:8.1f} {mid:8.1f} {high:8.1f} {spread:7.0f}%"
+            f"{self.name:38} {self.mix:10} {low:8.1f} {mid:8.1f} {high:8.1f} {spread:7.0f}%"
             f"  ({len(values)} rounds)"
         )
 
@@ -210,12 +217,41 @@ async def run(args: argparse.Namespace) -> list[Figure]:
     return figures
 
 
+BUILD_ENV = {"compiled": {}, "pure": {"SEGPIXEL_PURE_PYTHON": "1"}}
+
+
+def run_builds(args: argparse.Namespace) -> list[Figure]:
+    """run() once per build and turn, each in a fresh interpreter; figures named by build."""
+    builds = args.builds.split(",")
+    unknown = set(builds) - set(BUILD_ENV)
+    if unknown:
+        sys.exit(f"--builds: unknown {sorted(unknown)}; known: {', '.join(BUILD_ENV)}")
+    merged: dict[tuple[str, str], Figure] = {}
+    for _ in range(args.turns):
+        for build in builds:
+            env = {k: v for k, v in os.environ.items() if k != "SEGPIXEL_PURE_PYTHON"}
+            cmd = [sys.executable, __file__, "--emit-json", "--stores", args.stores]
+            cmd += ["--redis-url", args.redis_url, "--calls", str(args.calls)]
+            cmd += ["--rounds", str(args.rounds), "--warmup", str(args.warmup)]
+            out = subprocess.run(
+                cmd, env=env | BUILD_ENV[build], capture_output=True, text=True, check=True
+            )
+            status = ""
+            for item in json.loads(out.stdout.splitlines()[-1]):
+                status = item.pop("status")
+                key = (f"{item['name']} [{build}]", item["mix"])
+                figure = merged.setdefault(key, Figure(key[0], item["mix"], []))
+                figure.per_call_us += item["per_call_us"]
+            print(f"  turn of the {build} build done: pixel path {status}", file=sys.stderr)
+    return list(merged.values())
+
+
 def report(figures: list[Figure], args: argparse.Namespace) -> None:
     print(
         f"\nCPU µs per /seg call, in-process ({IN_FLIGHT} in flight, {args.calls} calls a round, "
         f"{args.warmup} warm-up)"
     )
-    print(f"{'app':28} {'mix':10} {'min':>8} {'median':>8} {'max':>8} {'spread':>8}")
+    print(f"{'app':38} {'mix':10} {'min':>8} {'median':>8} {'max':>8} {'spread':>8}")
     for figure in figures:
         print(figure.line())
 
@@ -227,6 +263,7 @@ def parser() -> argparse.ArgumentParser:
     add_arguments(p)
     p.add_argument("--stores", default="sqlite,redis")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    p.add_argument("--emit-json", action="store_true", help=argparse.SUPPRESS)  # run_builds' child
     return p
 
 
@@ -235,11 +272,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calls", type=int, default=40_000, help="calls per round (in-process)")
     p.add_argument("--rounds", type=int, default=5, help="rounds per figure (in-process)")
     p.add_argument("--warmup", type=int, default=10_000, help="warm-up calls (in-process)")
+    p.add_argument(
+        "--builds",
+        default="",
+        help="compiled,pure: each build of the hot modules in its own interpreter, taking turns",
+    )
+    p.add_argument("--turns", type=int, default=2, help="turns per build with --builds")
 
 
 def main() -> None:
     args = parser().parse_args()
-    report(asyncio.run(run(args)), args)
+    if args.emit_json:
+        from segpixel import native
+
+        figures = asyncio.run(run(args))
+        rows = [vars(f) | {"status": native.status()} for f in figures]
+        print(json.dumps(rows))
+        return
+    report(run_builds(args) if args.builds else asyncio.run(run(args)), args)
 
 
 if __name__ == "__main__":

@@ -192,6 +192,7 @@ def serve(
         max_body_bytes=max_body_bytes,
     )
     config = settings()
+    from segpixel import native
     from segpixel.serving import port_in_use, runner_beside
 
     if port_in_use(config.host, config.port):
@@ -215,7 +216,7 @@ def serve(
     console.print(
         f"segpixel listening on http://{config.host}:{config.port} "
         f"({config.workers} worker(s), catalog {redact(config.catalog_url or '')}"
-        f"{', a job runner' if config.jobs else ''})"
+        f"{', a job runner' if config.jobs else ''}; pixel path {native.status()})"
     )
     with runner_beside(config.jobs, config.stop_timeout_s):
         _serve_http(config, server)
