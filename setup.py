@@ -39,8 +39,9 @@ class build_native(build_ext):
         if os.environ.get(native["PURE_ENV"], "") not in ("", "0"):
             _warn(f"{native['PURE_ENV']} is set")
             return self._go_pure()
-        if self.compiler is None and shutil.which(os.environ.get("CC", "cc")) is None:
-            _warn("no C compiler (cc) found")
+        cc = os.environ.get("CC", "cc")
+        if self.compiler is None and shutil.which(cc) is None:
+            _warn(f"no C compiler ({cc}) found")
             return self._go_pure()
         if self._in_source_tree() and self._source_build_current():
             print("segpixel: the compiled hot modules in src/ are current", file=sys.stderr)
