@@ -66,8 +66,10 @@ class build_native(build_ext):
             _warn("mypyc could not compile the hot modules")
             return self._go_pure()
         shared = self._place(extensions)
-        if self._in_source_tree():  # setuptools copies the extensions there, into no new folder
-            (PACKAGE_DIR / native["NATIVE_DIR"]).mkdir(exist_ok=True)
+        if self._in_source_tree():
+            # setuptools copies the extensions there, into no new folder; the last build goes
+            shutil.rmtree(PACKAGE_DIR / native["NATIVE_DIR"], ignore_errors=True)
+            (PACKAGE_DIR / native["NATIVE_DIR"]).mkdir()
         try:
             super().run()
         except Exception:  # a compile error: the install goes on in plain Python

@@ -26,9 +26,9 @@ from pathlib import Path
 from types import ModuleType
 
 # The pure, hot modules of a /seg call (SPEC's hot path, DESIGN.md). Not metrics.py: mypyc
-# fails on it (an internal error on its dataclass fields' defaults).
+# fails on it (an internal error on its dataclass fields' defaults). Nothing whose objects are
+# pickled (the saved catalog view): a compiled frozen dataclass cannot be unpickled.
 HOT_MODULES: tuple[str, ...] = (
-    "segpixel.domain.querystring",
     "segpixel.domain.pixel",
     "segpixel.domain.pixel_plan",
     "segpixel.domain.pixel_cache",

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from segpixel.native import PURE_ENV
 from segpixel.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ONLY = {"SEGPIXEL_URL", "SEGPIXEL_TOKEN"}  # the command's, not the server's
+BUILD_ONLY = {PURE_ENV}  # read when the package is imported, before any setting
 
 
 @pytest.mark.parametrize(
@@ -24,7 +26,7 @@ CLIENT_ONLY = {"SEGPIXEL_URL", "SEGPIXEL_TOKEN"}  # the command's, not the serve
     ],
 )
 def test_every_setting_named_exists(path: str) -> None:
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | CLIENT_ONLY
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | CLIENT_ONLY | BUILD_ONLY
     named = set(re.findall(r"\bSEGPIXEL_[A-Z_]+[A-Z]", (ROOT / path).read_text()))
     named = {n for n in named if not n.startswith("SEGPIXEL_TEST")}
     assert named, f"{path} names no setting"
