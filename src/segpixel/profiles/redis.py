@@ -44,6 +44,7 @@ from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 import redis.asyncio as aioredis
+from hiredis import pack_command
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
@@ -387,13 +388,29 @@ class RedisProfileStore:
         blob, strings = pack_batch(batch)
         args = (blob, token.seq if token else 0, self._loads.entry(batch, users), *strings)
         try:
-            await self._call(client.evalsha(self._sha, len(keys), *keys, *args))
+            await self._call(self._evalsha(client, keys, args))
         except StoreUnavailable as exc:
             if not isinstance(exc.__cause__, NoScriptError):
                 raise
             # Redis restarted (or failed over) since open() and lost its script cache: the call
             # did nothing. EVAL sends the text (and caches it again).
             await self._call(client.eval(_APPLY_LUA, len(keys), *keys, *args))
+
+    async def _evalsha(self, client: aioredis.Redis, keys: list[str], args: tuple) -> None:
+        """The batch's script call on a connection of the client's own pool (its AUTH, SELECT,
+        TLS and timeouts), packed by hiredis: redis-py's execute_command packs in Python and
+        adds its retry and telemetry layers, ~190 µs of CPU a batch of 64 users against ~125
+        (measured), paid by the pixels' loop. The connection drops itself on a timeout, a socket
+        error or a cancel (its next reply would be another call's), as under execute_command.
+        """
+        pool = client.connection_pool
+        conn = await pool.get_connection()
+        try:
+            command = ("EVALSHA", self._sha, len(keys), *keys, *args)
+            await conn.send_packed_command(pack_command(command), check_health=False)
+            await conn.read_response()
+        finally:
+            await pool.release(conn)
 
     async def read(self, user_id: int, now: float) -> Profile:
         fields = await self._call(self._redis().hgetall(self.key(user_id)))
