@@ -61,7 +61,7 @@ class build_native(build_ext):
                 )
             finally:
                 os.chdir(cwd)
-        except Exception:  # mypyc's own failures come as many kinds
+        except (Exception, SystemExit):  # mypyc's failures come as many kinds, sys.exit too
             traceback.print_exc()
             _warn("mypyc could not compile the hot modules")
             return self._go_pure()
