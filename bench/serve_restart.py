@@ -3,10 +3,9 @@
     .venv/bin/python bench/serve_restart.py [--restarts 3]
 
 The first start runs with the install stamp removed (pip installs, as after a change of
-pyproject.toml or setup.py); each restart finds the stamp and goes straight to `segpixel
-serve`. Each run
-serves a fresh data folder on a free port of 127.0.0.1 and is stopped once /health answers. Prints
-the seconds of each and the ratio of a restart to the installing start.
+pyproject.toml or setup.py); each restart finds the stamp and goes straight to `segpixel serve`.
+Each run serves a fresh data folder on a free port of 127.0.0.1 and is stopped once /health
+answers. Prints the seconds of each and the ratio of a restart to the installing start.
 """
 
 from __future__ import annotations

@@ -45,8 +45,9 @@ NATIVE_DIR = "_native"
 MANIFEST = "manifest.json"
 PURE_ENV = "SEGPIXEL_PURE_PYTHON"
 
-# What install() decided, for `status()`: "compiled" or why not.
-_state: dict[str, object] = {"mode": "pure", "why": "not installed yet", "modules": ()}
+# What install() decided, for `status()`: the modules it loaded compiled, or why none.
+_compiled: tuple[str, ...] = ()
+_why_pure = "not installed yet"
 
 
 def flat_name(module: str) -> str:
@@ -68,13 +69,9 @@ def extension_suffix() -> str:
 
 def status() -> str:
     """One line for `segpixel serve` and /health-minded operators: which build runs."""
-    if _state["mode"] == "compiled":
-        return f"compiled (mypyc, {len(_state['modules'])} modules)"  # type: ignore[arg-type]
-    return f"pure Python ({_state['why']})"
-
-
-def compiled_modules() -> tuple[str, ...]:
-    return tuple(_state["modules"])  # type: ignore[arg-type]
+    if _compiled:
+        return f"compiled (mypyc, {len(_compiled)} modules)"
+    return f"pure Python ({_why_pure})"
 
 
 class _NativeFinder(importlib.abc.MetaPathFinder):
@@ -129,11 +126,12 @@ def _why_not(package_dir: Path) -> tuple[str, dict[str, Path], Path | None]:
 
 def install(package_dir: Path) -> None:
     """Load the compiled hot modules in place of their sources when they match; idempotent."""
+    global _compiled, _why_pure
     if any(isinstance(f, _NativeFinder) for f in sys.meta_path):
         return
     why, paths, shared = _why_not(package_dir)
     if why:
-        _state.update(mode="pure", why=why, modules=())
+        _why_pure = why
         return
     assert shared is not None
     # Each module's extension imports the group's shared library by its top-level name.
@@ -146,8 +144,8 @@ def install(package_dir: Path) -> None:
             lib = importlib.util.module_from_spec(spec)
             loader.exec_module(lib)
         except ImportError as exc:
-            _state.update(mode="pure", why=f"the shared library does not load: {exc}", modules=())
+            _why_pure = f"the shared library does not load: {exc}"
             return
         sys.modules[lib_name] = lib
     sys.meta_path.insert(0, _NativeFinder(paths))
-    _state.update(mode="compiled", why="", modules=tuple(paths))
+    _compiled = tuple(paths)
