@@ -129,15 +129,7 @@ class build_native(build_ext):
     def _write_manifest(self, shared: str) -> None:
         from mypy.version import __version__ as mypy_version
 
-        manifest = {
-            "mypy": mypy_version,
-            "ext_suffix": native["extension_suffix"](),
-            "shared_lib": shared,
-            "sources": {
-                m: native["source_hash"](native["source_path"](PACKAGE_DIR, m))
-                for m in native["HOT_MODULES"]
-            },
-        }
+        manifest = native["build_manifest"](PACKAGE_DIR, shared, mypy_version)
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
         folders = [Path(self.build_lib) / "segpixel" / native["NATIVE_DIR"]]
         if self._in_source_tree():

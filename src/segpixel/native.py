@@ -67,6 +67,16 @@ def extension_suffix() -> str:
     return importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
+def build_manifest(package_dir: Path, shared_lib: str, mypy_version: str) -> dict[str, object]:
+    """What setup.py writes beside a build, and `_why_not` checks: one place for its fields."""
+    return {
+        "mypy": mypy_version,
+        "ext_suffix": extension_suffix(),
+        "shared_lib": shared_lib,
+        "sources": {m: source_hash(source_path(package_dir, m)) for m in HOT_MODULES},
+    }
+
+
 def status() -> str:
     """One line for `segpixel serve` and /health-minded operators: which build runs."""
     if _compiled:
