@@ -107,20 +107,32 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
         future.set_exception(error)
 
 
-def drop_redis_sockets(client: Any) -> int:
-    """Abort every socket of a redis-py asyncio client — `Redis` or `RedisCluster` — without
-    waiting for anything; how many. Duck-typed on redis-py's internals, so a version that
-    renames them drops nothing (the sockets then close with the process)."""
-    dropped = 0
+async def close_redis(what: str, client: Any, timeout: float = CLOSE_TIMEOUT) -> bool:
+    """Close a redis-py asyncio client (`Redis` or `RedisCluster`) within `timeout`, then abort
+    whatever sockets it still had. The sockets are taken before the close begins: redis-py
+    (8.x) forgets a connection's stream before it waits on it, so afterwards a socket stuck
+    with unsent bytes could no longer be found, and the call waiting on it would wait forever."""
+    transports = redis_transports(client)
+    return await close_within(what, client.aclose, timeout, force=lambda: _abort(transports))
+
+
+def redis_transports(client: Any) -> list[Any]:
+    """The sockets (asyncio transports) of every connection of a redis-py asyncio client.
+    Duck-typed on redis-py's internals, so a version that renames them finds none (the sockets
+    then close with the process)."""
+    found = []
     for connection in _redis_connections(client):
         writer = getattr(connection, "_writer", None)
-        if writer is None:
-            continue
+        transport = getattr(writer, "transport", None)
+        if transport is not None:
+            found.append(transport)
+    return found
+
+
+def _abort(transports: list[Any]) -> None:
+    for transport in transports:
         with contextlib.suppress(Exception):
-            writer.transport.abort()
-            dropped += 1
-        connection._reader = connection._writer = None
-    return dropped
+            transport.abort()
 
 
 def _redis_connections(client: Any) -> Iterable[Any]:

@@ -49,7 +49,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
-from segpixel.closing import cancel_within, close_within, drop_redis_sockets
+from segpixel.closing import cancel_within, close_redis
 from segpixel.domain.profile import (
     RECENT_ADDS_KEPT,
     Membership,
@@ -371,11 +371,7 @@ class RedisProfileStore:
             self._folds = None
         if self._client is not None:
             client, self._client = self._client, None
-            await close_within(
-                f"profile store {self._where()}",
-                client.aclose,
-                force=lambda: drop_redis_sockets(client),
-            )
+            await close_redis(f"profile store {self._where()}", client)
 
     async def apply(self, batch: Sequence[Mutation], token: BatchToken | None = None) -> None:
         """The whole batch in one script call: one command to pack, one reply to parse."""

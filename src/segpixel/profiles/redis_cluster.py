@@ -37,7 +37,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
-from segpixel.closing import close_within, drop_redis_sockets
+from segpixel.closing import close_redis
 from segpixel.domain.profile import Mutation
 from segpixel.errors import StoreUnavailable
 from segpixel.profiles.base import BatchToken
@@ -252,11 +252,7 @@ class RedisClusterProfileStore(RedisProfileStore):
 
     async def _refresh(self, client: RedisCluster) -> None:
         """Forget the slot map and connections: the next call asks the cluster again."""
-        await close_within(
-            f"profile store {self._where()} (slot map refresh)",
-            client.aclose,
-            force=lambda: drop_redis_sockets(client),
-        )
+        await close_redis(f"profile store {self._where()} (slot map refresh)", client)
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
         """As for a single Redis; the cluster client has an error class of its own too."""

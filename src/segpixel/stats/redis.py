@@ -32,7 +32,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisClusterException, RedisError
 
-from segpixel.closing import close_within, drop_redis_sockets
+from segpixel.closing import close_redis
 from segpixel.domain.loads import (
     ALL_SOURCES,
     DAY_SECONDS,
@@ -250,9 +250,7 @@ class RedisLoadStats:
         if self._client is not None:
             client, self._client = self._client, None
             where = self.url.rpartition("@")[2]
-            await close_within(
-                f"load stats {where}", client.aclose, force=lambda: drop_redis_sockets(client)
-            )
+            await close_redis(f"load stats {where}", client)
 
     async def facts(
         self,
