@@ -4,8 +4,9 @@
         [--stores sqlite,redis] [--segments 1000] [--phases alone,reports,bad-batch,...]
         [--bad-mib 200] [--good-lines 1000000] [--logins 16]
 
-For each store, a `segpixel serve` as users run it — one granian worker and a job runner beside it
-(`segpixel jobs`, niced: SEGPIXEL_JOB_NICE) — on one data folder, `--segments` segments and a year
+For each store, a `segpixel serve` as users run it — one granian worker, a job runner beside it
+(`segpixel jobs`, niced: SEGPIXEL_JOB_NICE) and the admin process that answers the API and the
+console (niced: SEGPIXEL_ADMIN_NICE) — on one data folder, `--segments` segments and a year
 of daily counters for each (bench/report_fill.py). The pixel is loaded at `--rate` req/s
 (bench/pixel.py's calibrated rate: wrk with random pauses, pixel_mix.lua over 50 of the segments)
 for `--duration` seconds in each phase, `--rounds` times:
@@ -14,11 +15,11 @@ for `--duration` seconds in each phase, `--rounds` times:
 - `reports`: a client asks, again and again, for the report of a year × every segment by day with
   daily uniques (POST /report → ready → download), made by the job runner;
 - `bad-batch`: a client uploads `--bad-mib` MB of lines that are all rejected (the upload goes
-  through the pixel's worker to the upload folder; the runner parses it);
+  through the pixel's worker and the admin process to the upload folder; the runner parses it);
 - `good-batch`: a client uploads `--good-lines` valid lines (2–3 segments a user) — the runner
   writes them to the same profile store the pixel writes to;
 - `logins`: `--logins` clients log in to the console again and again (GET the form, POST it), with
-  the login limits off so that every attempt is hashed (scrypt on the worker's password pool).
+  the login limits off so that every attempt is hashed (scrypt on the admin process' password pool).
 
 A batch still running when its phase ends is waited for (untimed) before the next phase. Prints
 the pixel's req/s, p50/p99 in each phase, the p99 against `alone`'s in the same round (the target:
@@ -28,8 +29,9 @@ bench/results/reports-vs-pixel-<time>.json. On Redis the servers' background rou
 
 Levers (environment of the servers, passed through): SEGPIXEL_JOB_NICE, SEGPIXEL_JOB_BATCH_LINES,
 SEGPIXEL_JOB_BATCH_PAUSE_MS, SEGPIXEL_JOB_WRITE_SHARE, SEGPIXEL_LOADS_FOLD_TAKEOVER_S,
-SEGPIXEL_PASSWORD_THREADS, SEGPIXEL_PASSWORD_NICE; `--runner-cpus` pins the job runner to those
-CPUs (taskset). `--profile-dir DIR` samples the worker and the runner with py-spy (when on PATH)
+SEGPIXEL_PASSWORD_THREADS, SEGPIXEL_PASSWORD_NICE, SEGPIXEL_ADMIN_PROCESS (false: the worker
+answers the API and the console itself, as before), SEGPIXEL_ADMIN_NICE; `--runner-cpus` pins
+the job runner to those CPUs (taskset). `--profile-dir DIR` samples the worker and the runner with py-spy (when on PATH)
 in each phase, idle time included, as collapsed stacks: what the pixel's loop waited behind.
 """
 
@@ -199,14 +201,17 @@ def runner_pid(server: subprocess.Popen) -> int | None:
 
 
 def worker_pids(server: subprocess.Popen) -> list[int]:
-    """serve's pixel workers: its children but the job runner."""
+    """serve's pixel workers, and the admin process' worker: serve's children but the job
+    runner and the admin process' own main."""
     pids = []
     for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"segpixel\x00jobs" not in cmdline:
+        if b"segpixel.admin.process" in cmdline:
+            pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        elif b"segpixel\x00jobs" not in cmdline:
             pids.append(int(pid))
     return pids
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
+from segpixel.admin.forward import AdminForward
+from segpixel.admin.link import SOCKET_ENV
 from segpixel.api.app import create_api
 from segpixel.api.batch_view import UPLOAD_PATH
 from segpixel.api.body_limit import BodyLimit
@@ -30,6 +33,9 @@ def create_app(
     settings = (settings or Settings()).resolved()
     catalog = Catalog(settings.catalog_url or "")
     runtime = EdgeRuntime(settings, catalog, clock, id_factory)
+    admin_socket = os.environ.get(SOCKET_ENV)
+    if admin_socket:  # a worker of `segpixel serve`: the admin process answers the rest
+        return EdgeApp(AdminForward(admin_socket), runtime)
     api = create_api(settings, catalog, clock, runtime)
     # The body limit guards the API; the hot paths are GETs whose bodies are never read.
     # (a key ending in "/" is a prefix: the Batch Segment Service's upload_urls)

@@ -4,7 +4,6 @@ chosen, to the local data folder's (Typer + Rich)."""
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +27,6 @@ from segpixel.commands import (
 from segpixel.commands.output import console, err_console
 from segpixel.settings import ENV_PREFIX, Settings, describe_settings
 
-KILL_MARGIN_S = 5  # past a worker's own stop bound, before granian kills it
 FULL_DISK_BYTES = 1 << 20  # less free space than this in the data folder: a full disk
 
 app = typer.Typer(
@@ -193,7 +191,7 @@ def serve(
     )
     config = settings()
     from segpixel import native
-    from segpixel.serving import port_in_use, runner_beside
+    from segpixel.serving import admin_beside, port_in_use, run_server, runner_beside
 
     if port_in_use(config.host, config.port):
         err_console.print(f"[red]port {config.port} is already in use[/red] (on {config.host})")
@@ -216,44 +214,18 @@ def serve(
     console.print(
         f"segpixel listening on http://{config.host}:{config.port} "
         f"({config.workers} worker(s), catalog {redact(config.catalog_url or '')}"
-        f"{', a job runner' if config.jobs else ''}; pixel path {native.status()})"
+        f"{', a job runner' if config.jobs else ''}"
+        f"{', the admin process' if config.admin_process else ''}; pixel path {native.status()})"
     )
-    with runner_beside(config.jobs, config.stop_timeout_s):
-        _serve_http(config, server)
-
-
-def _serve_http(config: Settings, server: str) -> None:
-    from segpixel.serving import worker_logging
-
-    if server == "uvicorn":
-        import uvicorn
-
-        uvicorn.run(
+    with runner_beside(config.jobs, config.stop_timeout_s), admin_beside(config, server):
+        run_server(
             "segpixel.app:create_app",
-            factory=True,
+            config,
+            server,
+            workers=config.workers,
             host=config.host,
             port=config.port,
-            workers=config.workers,
-            log_level="warning",
-            timeout_graceful_shutdown=math.ceil(config.stop_timeout_s),
         )
-        return
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    Granian(
-        "segpixel.app:create_app",
-        address=config.host,
-        port=config.port,
-        workers=config.workers,
-        interface=Interfaces.ASGI,
-        factory=True,
-        log_access=False,
-        log_dictconfig=worker_logging(),
-        # A worker's own stop is bounded by SEGPIXEL_STOP_TIMEOUT_S; one that overruns anyway
-        # (stuck outside our code) is killed rather than left holding the port.
-        workers_kill_timeout=math.ceil(config.stop_timeout_s) + KILL_MARGIN_S,
-    ).serve()
 
 
 @app.command()

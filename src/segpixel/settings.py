@@ -178,6 +178,18 @@ class Settings(BaseSettings):
         description="segpixel serve starts a job runner (batch uploads, reports) beside its "
         "workers; false when runners run elsewhere (segpixel jobs).",
     )
+    admin_process: bool = Field(
+        True,
+        description="segpixel serve answers the API, the console and /docs in a process of its "
+        "own, to which the workers pass every request that is not a pixel (a local socket), so "
+        "that no admin work holds up a pixel; false: each worker answers them itself.",
+    )
+    admin_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness of the admin process (the CPU goes to pixel workers first).",
+    )
     upload_dir: Path | None = Field(
         None,
         description="Where batch uploads wait for a job runner (default: uploads in the data "
