@@ -112,27 +112,39 @@ async def close_redis(what: str, client: Any, timeout: float = CLOSE_TIMEOUT) ->
     whatever sockets it still had. The sockets are taken before the close begins: redis-py
     (8.x) forgets a connection's stream before it waits on it, so afterwards a socket stuck
     with unsent bytes could no longer be found, and the call waiting on it would wait forever."""
-    transports = redis_transports(client)
-    return await close_within(what, client.aclose, timeout, force=lambda: _abort(transports))
+    held = _RedisSockets(client)
+    return await close_within(what, client.aclose, timeout, force=held.abort)
 
 
-def redis_transports(client: Any) -> list[Any]:
-    """The sockets (asyncio transports) of every connection of a redis-py asyncio client.
-    Duck-typed on redis-py's internals, so a version that renames them finds none (the sockets
-    then close with the process)."""
-    found = []
-    for connection in _redis_connections(client):
-        writer = getattr(connection, "_writer", None)
-        transport = getattr(writer, "transport", None)
-        if transport is not None:
-            found.append(transport)
-    return found
+class _RedisSockets:
+    """The connections of a redis-py asyncio client and their sockets (asyncio transports),
+    as they were when taken. Duck-typed on redis-py's internals, so a version that renames them
+    finds none (the sockets then close with the process)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.transports = [
+            transport
+            for connection in _redis_connections(client)
+            if (transport := _transport(connection)) is not None
+        ]
+
+    def abort(self) -> None:
+        """Drop every socket taken, and every connection's stream now: a connection whose own
+        disconnect was cancelled before it began still holds one (and warns when collected)."""
+        for connection in _redis_connections(self.client):
+            if (transport := _transport(connection)) is not None:
+                self.transports.append(transport)
+        for transport in self.transports:
+            with contextlib.suppress(Exception):
+                transport.abort()
+        for connection in _redis_connections(self.client):
+            with contextlib.suppress(Exception):
+                connection._close()  # the stream's close on an aborted socket does not wait
 
 
-def _abort(transports: list[Any]) -> None:
-    for transport in transports:
-        with contextlib.suppress(Exception):
-            transport.abort()
+def _transport(connection: Any) -> Any:
+    return getattr(getattr(connection, "_writer", None), "transport", None)
 
 
 def _redis_connections(client: Any) -> Iterable[Any]:

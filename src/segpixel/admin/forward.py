@@ -159,10 +159,13 @@ class AdminForward:
             if pump is not None:
                 pump.cancel()
             raise _NotSent from exc
-        # The admin process may answer before the whole body is sent (413, 429): stop sending.
-        if pump is not None and not pump.done():
+        # The admin process may answer before the whole body is sent (413, 429): stop sending,
+        # and close the client's connection after the answer, whose unread rest of the body
+        # would otherwise be read as its next request.
+        cut_short = pump is not None and not pump.done()
+        if cut_short:
             pump.cancel()
-        complete = await self._relay(upstream, head, send)
+        complete = await self._relay(upstream, head, send, close=cut_short)
         # Only a connection that carried no body is kept: after one that did, the admin process
         # may not have read all of it (an early 413 or 429) and then closes the connection,
         # and a body cannot be sent again on another one.
@@ -171,9 +174,15 @@ class AdminForward:
             return
         upstream.close()
 
-    async def _relay(self, upstream: _Upstream, head: h11.Response, send: Send) -> bool:
-        """The answer to the client; False when either side went away before its end."""
+    async def _relay(
+        self, upstream: _Upstream, head: h11.Response, send: Send, close: bool
+    ) -> bool:
+        """The answer to the client; False when either side went away before its end. The
+        client's connection is closed after it when `close`, or when the admin process said so
+        (it does after refusing a body it did not read)."""
         headers = [(k, v) for k, v in head.headers if k not in HOP_BY_HOP]
+        if close or _says_close(head.headers):
+            headers.append((b"connection", b"close"))
         try:
             await send(
                 {"type": "http.response.start", "status": head.status_code, "headers": headers}
@@ -205,9 +214,10 @@ class AdminForward:
             try:
                 return _Upstream(await _connect(self.socket_path)), False
             except (FileNotFoundError, ConnectionRefusedError) as exc:
-                if time.monotonic() + pause > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise AdminUnavailable from exc
-                await asyncio.sleep(pause)
+                await asyncio.sleep(min(pause, left))  # the last try is at the deadline
                 pause = min(pause * 2, 0.5)
 
     def close(self) -> None:
@@ -224,6 +234,10 @@ async def _connect(path: str) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _says_close(headers: Any) -> bool:
+    return any(k == b"connection" and b"close" in v.lower() for k, v in headers)
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:

@@ -23,6 +23,7 @@ from segpixel.catalog.db import Catalog
 from segpixel.catalog.snapshot import SnapshotHolder
 from segpixel.catalog.snapshot_file import SNAPSHOT_FILE
 from segpixel.closing import Deadline, cancel_within, close_within, in_daemon_thread
+from segpixel.domain.catalog_view import CatalogView
 from segpixel.domain.profile import Profile
 from segpixel.edge.cookie import CookiePolicy, IdFactory, new_user_id
 from segpixel.errors import StoreUnavailable
@@ -185,6 +186,13 @@ class EdgeRuntime:
         await close_within("profile store", self.store.close, max(deadline.left(), STEP_MIN))
         await close_within("load stats", self.stats.close, max(deadline.left(), STEP_MIN))
         await in_daemon_thread("catalog", self.catalog.dispose, max(deadline.left(), STEP_MIN))
+
+    async def fresh_view(self) -> CatalogView:
+        """The catalog as of now, for admin calls: the snapshot polls, so the admin process'
+        one may be a poll behind the pixel worker that just served a segment created a moment
+        ago (an erasure or the console tester must not miss it)."""
+        await self.snapshot.refresh()
+        return self.snapshot.current
 
     async def read_profile(self, user_id: int) -> Profile | None:
         """The user's profile, or None when the store cannot answer in time."""

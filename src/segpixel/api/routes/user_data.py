@@ -30,7 +30,7 @@ async def delete_user_data(caller: CallerDep, id: UserIdParam) -> dict[str, Any]
         return ok({"id": str(id), "deleted": "all"})
     if principal.role != "member" or principal.member_id is None:
         raise Forbidden("only an admin or a member user may erase a browser's data")
-    view = runtime.snapshot.current
+    view = await runtime.fresh_view()
     profile = await runtime.store.read(id, runtime.clock())
     mine = tuple(
         m.segment_id

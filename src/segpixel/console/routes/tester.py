@@ -65,7 +65,7 @@ async def browser_segments(request: Request, user: UserDep, advertiser_id: int) 
     now = runtime.clock()
     found: list[dict[str, Any]] = []
     profile = await runtime.read_profile(user_id) if user_id else None
-    view = runtime.snapshot.current
+    view = await runtime.fresh_view()
     for m in profile.active(now) if profile else ():
         s = view.segment(m.segment_id)
         if (
