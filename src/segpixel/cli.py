@@ -217,7 +217,16 @@ def serve(
         f"{', a job runner' if config.jobs else ''}"
         f"{', the admin process' if config.admin_process else ''}; pixel path {native.status()})"
     )
-    with runner_beside(config.jobs, config.stop_timeout_s), admin_beside(config, server):
+    with (
+        runner_beside(config.jobs, config.stop_timeout_s) as runner,
+        admin_beside(config, server) as admin,
+    ):
+        children = [child for child in (runner, admin) if child is not None]
+
+        def stop_children() -> None:  # they stop beside the workers, within the same bound
+            for child in children:
+                child.terminate()
+
         run_server(
             "segpixel.app:create_app",
             config,
@@ -225,6 +234,7 @@ def serve(
             workers=config.workers,
             host=config.host,
             port=config.port,
+            on_stop=stop_children,
         )
 
 

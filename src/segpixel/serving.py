@@ -5,8 +5,10 @@ admin process beside it.
   would let a second server share a port already in use and split its traffic (with other users
   and data) without a word.
 - The job runner (segpixel.jobs) and the admin process (segpixel.admin) are child processes
-  started before the workers and restarted if they die; they are stopped after them, and stop by
-  themselves if this process disappears.
+  started before the workers and restarted if they die. A SIGTERM to this process is passed to
+  them at once (with granian), so that they stop beside the workers, not after them, and the
+  whole server is gone within SEGPIXEL_STOP_TIMEOUT_S; they stop by themselves if this process
+  disappears.
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ def run_server(
     host: str = "127.0.0.1",
     port: int = 0,
     uds: Path | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
     """Serve the ASGI app that `factory` ("module:function") builds, with granian (or uvicorn),
-    on host:port or on the local socket `uds` (only its owner may connect), until SIGTERM."""
+    on host:port or on the local socket `uds` (only its owner may connect), until SIGTERM;
+    `on_stop` is called when granian's main process receives it, before its workers stop."""
     if server == "uvicorn":
         import uvicorn
 
@@ -86,8 +90,14 @@ def run_server(
     from granian import Granian
     from granian.constants import Interfaces
 
+    class Server(Granian):  # type: ignore[misc,valid-type]
+        def signal_handler_interrupt(self, *args: object, **kwargs: object) -> None:
+            if on_stop is not None:
+                on_stop()
+            super().signal_handler_interrupt(*args, **kwargs)
+
     where = {"uds": uds, "uds_permissions": 0o600} if uds else {"address": host, "port": port}
-    Granian(
+    Server(
         factory,
         workers=workers,
         interface=Interfaces.ASGI,
@@ -147,12 +157,19 @@ class ChildSupervisor:
             )
             self.process = self._start()
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """SIGTERM to the child, which is not started again; returns at once."""
         self._stopping.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def stop(self) -> None:
+        """The child terminated and waited for (killed past its stop bound)."""
+        self.terminate()
         process = self.process
         if process is None or process.poll() is not None:
             return
-        process.terminate()
         try:
             process.wait(self.stop_timeout + KILL_MARGIN)
         except subprocess.TimeoutExpired:
