@@ -31,8 +31,9 @@ Levers (environment of the servers, passed through): SEGPIXEL_JOB_NICE, SEGPIXEL
 SEGPIXEL_JOB_BATCH_PAUSE_MS, SEGPIXEL_JOB_WRITE_SHARE, SEGPIXEL_LOADS_FOLD_TAKEOVER_S,
 SEGPIXEL_PASSWORD_THREADS, SEGPIXEL_PASSWORD_NICE, SEGPIXEL_ADMIN_PROCESS (false: the worker
 answers the API and the console itself, as before), SEGPIXEL_ADMIN_NICE; `--runner-cpus` pins
-the job runner to those CPUs (taskset). `--profile-dir DIR` samples the worker and the runner with py-spy (when on PATH)
-in each phase, idle time included, as collapsed stacks: what the pixel's loop waited behind.
+the job runner to those CPUs (taskset). `--profile-dir DIR` samples the worker and the runner
+with py-spy (when on PATH) in each phase, idle time included, as collapsed stacks: what the
+pixel's loop waited behind.
 """
 
 from __future__ import annotations
@@ -150,16 +151,25 @@ def batch_work(path: Path, member_id: int) -> Callable[[httpx.Client], str]:
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+_browsers = threading.local()
+
+
 def login_work(client: httpx.Client) -> str:
-    """One console login: the form (its CSRF cookie and token), then its POST."""
-    with httpx.Client(base_url=str(client.base_url), timeout=60) as browser:
-        form = browser.get("/console/login")
-        token = CSRF.search(form.text).group(1)
-        answer = browser.post(
-            "/console/login",
-            data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token},
-        )
-        return str(answer.status_code)
+    """One console login as a new browser (no cookies): the form (its CSRF cookie and token),
+    then its POST. Each client thread keeps one httpx client and clears its cookies: a new
+    httpx client costs ~20 ms of CPU (its TLS context), which on this machine would be taken
+    from the pixel by the load generator, not by the server's work."""
+    browser = getattr(_browsers, "client", None)
+    if browser is None:
+        browser = _browsers.client = httpx.Client(base_url=str(client.base_url), timeout=60)
+    browser.cookies.clear()
+    form = browser.get("/console/login")
+    token = CSRF.search(form.text).group(1)
+    answer = browser.post(
+        "/console/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token},
+    )
+    return str(answer.status_code)
 
 
 def write_bad_file(path: Path, mib: int) -> None:
