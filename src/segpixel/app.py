@@ -28,11 +28,13 @@ def create_app(
     settings: Settings | None = None,
     clock: Callable[[], float] = time.time,
     id_factory: IdFactory = new_user_id,
+    upkeep: bool = True,
 ) -> EdgeApp:
-    """Build the app from settings (the environment when none are given)."""
+    """Build the app from settings (the environment when none are given); `upkeep`: False
+    in the admin process (EdgeRuntime)."""
     settings = (settings or Settings()).resolved()
     catalog = Catalog(settings.catalog_url or "")
-    runtime = EdgeRuntime(settings, catalog, clock, id_factory)
+    runtime = EdgeRuntime(settings, catalog, clock, id_factory, upkeep=upkeep)
     admin_socket = os.environ.get(SOCKET_ENV)
     if admin_socket:  # a worker of `segpixel serve`: the admin process answers the rest
         return EdgeApp(AdminForward(admin_socket), runtime)

@@ -249,10 +249,11 @@ class Settings(BaseSettings):
         "writes get in (1: no rest).",
     )
     password_threads: int = Field(
-        2,
+        1,
         ge=1,
         le=32,
-        description="Threads per worker that check and hash passwords (scrypt, ~16 MiB each).",
+        description="Threads that check and hash passwords (scrypt, ~16 MiB each) in the admin "
+        "process (in each worker without it).",
     )
     password_nice: int = Field(
         10,

@@ -226,3 +226,31 @@ def test_without_the_admin_process_the_worker_answers_the_api(tmp_path: Path) ->
             assert ApiClient(http).login().ok("GET", "/member")["count"] == 0
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("upkeep", [True, False], ids=["pixel-worker", "admin-process"])
+async def test_only_the_pixel_workers_keep_the_stores(tmp_path: Path, upkeep: bool) -> None:
+    """The admin process' runtime (upkeep=False) runs no sweep, no counting ahead and no SQLite
+    checkpoint rounds: niced, it would hold the profile file's write lock at a low priority,
+    and the pixels' writer would wait behind it (bench/reports_vs_pixel.py)."""
+    from segpixel.catalog.db import Catalog
+    from segpixel.catalog.migrate import upgrade
+    from segpixel.edge.runtime import EdgeRuntime
+    from segpixel.profiles.sqlite import SqliteProfileStore
+    from segpixel.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data").resolved()
+    catalog = Catalog(settings.catalog_url or "")
+    upgrade(catalog.engine)
+    runtime = EdgeRuntime(settings, catalog, upkeep=upkeep)
+    await runtime.start()
+    try:
+        assert isinstance(runtime.store, SqliteProfileStore)
+        tasks = {task.get_name() for task in runtime._tasks}
+        assert "metrics" in tasks  # its counters still reach /metrics
+        assert ({"reclaim", "precount"} <= tasks) is upkeep
+        assert ({"reclaim", "precount"} & tasks == set()) is not upkeep
+        assert (runtime.store._checkpoints is not None) is upkeep
+        assert (await runtime.read_profile(42)) is not None  # it reads all the same
+    finally:
+        await runtime.stop()

@@ -846,6 +846,18 @@ async def test_sqlite_sweep_walks_the_table_in_windows_and_wraps_around(
     assert sum([await sqlite_store.reclaim(now, 1_000) for _ in range(5)]) == 2
 
 
+async def test_sqlite_sweep_window_follows_how_long_it_held_the_write_lock() -> None:
+    window, hold = sqlite_backend.SWEEP_WINDOW, sqlite_backend.SWEEP_HOLD_S
+    assert sqlite_backend._next_window(window, hold * 14) == window // 2  # a wave of expiries
+    assert sqlite_backend._next_window(window // 2, hold * 0.4) == window  # quick again
+    assert sqlite_backend._next_window(window, hold * 0.1) == window  # never past the cap
+    assert sqlite_backend._next_window(window // 4, hold * 0.8) == window // 4  # about right
+    shrunk = window
+    for _ in range(20):
+        shrunk = sqlite_backend._next_window(shrunk, hold * 100)
+    assert shrunk == sqlite_backend.SWEEP_MIN_WINDOW  # it still moves on, a little at a time
+
+
 SCHEMA_2_MEMBERSHIPS = """
 CREATE TABLE memberships (
     uid INTEGER NOT NULL, segment_id INTEGER NOT NULL, expires_at INTEGER NOT NULL,

@@ -39,10 +39,11 @@ class FromPixelWorker:
 
 def create_admin_app() -> FromPixelWorker:
     """The admin process' app (granian's factory, in its worker): the whole app, answering for
-    the pixel workers; the worker ends if the admin process' main dies under it."""
+    the pixel workers, leaving the stores' upkeep to them; the worker ends if the admin
+    process' main dies under it."""
     from segpixel.app import create_app
 
-    app = create_app()
+    app = create_app(upkeep=False)
     _end_with_parent(os.getppid(), app.runtime.settings.stop_timeout_s)
     return FromPixelWorker(app)
 

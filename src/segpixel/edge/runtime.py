@@ -99,8 +99,13 @@ class EdgeRuntime:
         clock: Callable[[], float] = time.time,
         id_factory: IdFactory = new_user_id,
         store: ProfileStore | None = None,
+        upkeep: bool = True,
     ):
+        """`upkeep`: False, the stores' background rounds (the sweep of expired memberships,
+        SQLite's checkpoints and fold, the reports' counting ahead) are left to the pixel
+        workers: the admin process' runtime, which serves reads."""
         self.settings = settings
+        self.upkeep = upkeep
         self.catalog = catalog
         self.clock = clock
         self.new_user_id = id_factory
@@ -118,6 +123,7 @@ class EdgeRuntime:
             sqlite_synchronous=settings.sqlite_synchronous,
             redis_min_replicas=settings.redis_min_replicas,
             sqlite_fold_takeover=settings.loads_fold_takeover_s,
+            sqlite_upkeep=upkeep,
         )
         self.writer = GroupCommitWriter(
             self.store,
@@ -166,9 +172,10 @@ class EdgeRuntime:
         if self.writer.store_up:
             await self.durability.check()
         self._tasks.append(asyncio.create_task(self.durability.run(), name="durability"))
-        self._tasks.append(asyncio.create_task(self._reclaim(), name="reclaim"))
         self._tasks.append(asyncio.create_task(self._publish_metrics(), name="metrics"))
-        self._tasks.append(asyncio.create_task(self._precount(), name="precount"))
+        if self.upkeep:
+            self._tasks.append(asyncio.create_task(self._reclaim(), name="reclaim"))
+            self._tasks.append(asyncio.create_task(self._precount(), name="precount"))
         tune_garbage_collector()
         self.started = True
 

@@ -17,13 +17,15 @@ def make_profile_store(
     sqlite_synchronous: str = "NORMAL",
     redis_min_replicas: int | None = None,
     sqlite_fold_takeover: float = 0.0,
+    sqlite_upkeep: bool = True,
 ) -> ProfileStore:
     """`sqlite:///PATH` (`sqlite:////abs/path.db` for an absolute path), `redis://HOST:PORT/DB`
     or `redis+cluster://HOST:PORT[,HOST:PORT…]` (Redis Cluster, profiles/redis_cluster.py).
 
     `timeout` bounds each Redis call; `sqlite_synchronous` is SQLite's PRAGMA synchronous;
     `redis_min_replicas` the replicas that must acknowledge a Cluster write (None: 1);
-    `sqlite_fold_takeover` when a SQLite store folds the load log (SqliteProfileStore).
+    `sqlite_fold_takeover` when a SQLite store folds the load log, `sqlite_upkeep` whether it
+    keeps the file at all (SqliteProfileStore).
     Backends are imported on demand, so a SQLite deployment never imports redis.
     """
     if url.startswith(_SQLITE) and len(url) > len(_SQLITE):
@@ -37,6 +39,7 @@ def make_profile_store(
             synchronous=sqlite_synchronous,
             busy_timeout=timeout * 0.6,
             fold_takeover=sqlite_fold_takeover,
+            upkeep=sqlite_upkeep,
         )
     if url.startswith(("redis+cluster://", "rediss+cluster://")):
         from segpixel.profiles.redis_cluster import RedisClusterProfileStore

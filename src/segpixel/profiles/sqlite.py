@@ -129,9 +129,16 @@ _SWEEP = (
     "WHERE (uid, segment_id) > (?, ?) AND (uid, segment_id) <= (?, ?) AND expires_at <= ? "
     "ORDER BY uid, segment_id LIMIT ?) RETURNING uid, segment_id"
 )
-# A window of 2,000 rows holds the write lock about 2 ms (a batch that meets it waits that long);
-# the pause between windows lets the writer in. 250 windows: 500,000 rows a call, a minute apart.
+# A window holds the write lock about SWEEP_HOLD_S: the pixels' writer that meets it waits in
+# SQLite's busy handler, on the event loop, sleeping 1 ms, then 2, 5, 10… A window of 2,000 rows
+# with nothing expired holds it 0.4–0.9 ms (the benchmark's file), but deleting is dearer: 2,000
+# rows of which 30 % had expired took 2.5 ms in memory, more with a wave of expiries. So the
+# window halves while it holds the lock longer, and grows back (up to SWEEP_WINDOW rows) when it
+# is quick. The pause between windows lets the writer in. At most 250 windows a call, a minute
+# apart.
 SWEEP_WINDOW = 2_000
+SWEEP_MIN_WINDOW = 50
+SWEEP_HOLD_S = 0.001
 SWEEP_WINDOWS = 250
 SWEEP_PAUSE = 0.01
 _KEY_MIN = (-(1 << 63), -(1 << 63))  # below every stored (uid, segment_id): segment ids are > 0
@@ -173,10 +180,14 @@ class SqliteProfileStore:
         synchronous: str = "NORMAL",
         busy_timeout: float = 2.0,
         fold_takeover: float = 0.0,
+        upkeep: bool = True,
     ):
         """`fold_takeover`: 0, this store folds the load log every round; N > 0, it leaves the
         fold to another process of the file (the job runner) and takes it over only when the
-        fold's mark has stood N seconds over unfolded rows (that process is gone or behind)."""
+        fold's mark has stood N seconds over unfolded rows (that process is gone or behind).
+        `upkeep`: False, no checkpoint rounds (nor folds) here, the pixel workers keep the file
+        (the admin process: niced, it would hold the write lock at a low priority, and the
+        pixels' writer would wait for it to be given the CPU)."""
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
         self.path = Path(path)
@@ -194,8 +205,10 @@ class SqliteProfileStore:
         self._checkpoints: asyncio.Task[None] | None = None
         self._loads = load_log.LoadRecorder(_sql_uid)
         self.fold_takeover = fold_takeover
+        self.upkeep = upkeep
         self._mark_seen = (-1, 0.0)  # the fold's mark as last seen, and since when it stood
         self._sweep_from = _KEY_MIN  # where the next sweep for expired memberships starts
+        self._sweep_window = SWEEP_WINDOW  # rows it walks in one transaction (_next_window)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -212,7 +225,10 @@ class SqliteProfileStore:
         except BaseException:
             await self.close()
             raise
-        self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
+        if self.upkeep:
+            self._checkpoints = asyncio.create_task(
+                self._checkpoint_loop(), name="sqlite-checkpoint"
+            )
 
     async def close(self) -> None:
         if self._checkpoints is not None:
@@ -454,11 +470,14 @@ class SqliteProfileStore:
         deleted = 0
         for _ in range(SWEEP_WINDOWS):
             start = self._sweep_from
+            window = min(self._sweep_window, SWEEP_WINDOW)
             with _transaction(conn):
-                end = conn.execute(_WINDOW_END, (*start, SWEEP_WINDOW - 1)).fetchone()
+                locked = time.perf_counter()  # (BEGIN IMMEDIATE has the lock)
+                end = conn.execute(_WINDOW_END, (*start, window - 1)).fetchone()
                 gone = conn.execute(
                     _SWEEP, (*start, *(end or _KEY_MAX), now, limit - deleted)
                 ).fetchall()
+            self._sweep_window = _next_window(window, time.perf_counter() - locked)
             deleted += len(gone)
             if deleted >= limit:  # stopped inside the window: go on from the last row deleted
                 self._sweep_from = max(gone)
@@ -496,6 +515,15 @@ class SqliteProfileStore:
             raise  # our bug (bad SQL, closed connection), not the store's state
         except (sqlite3.Error, OSError) as exc:  # locked, disk I/O or full, corrupt, no folder…
             raise StoreUnavailable(f"profile store {self.path}: {exc}") from exc
+
+
+def _next_window(window: int, held: float) -> int:
+    """The sweep's next window, from how long this one held the write lock."""
+    if held > SWEEP_HOLD_S:
+        return max(SWEEP_MIN_WINDOW, window // 2)
+    if held < SWEEP_HOLD_S / 2:
+        return min(SWEEP_WINDOW, window * 2)
+    return window
 
 
 @contextmanager
