@@ -132,13 +132,12 @@ class _RedisSockets:
     def abort(self) -> None:
         """Drop every socket taken, and every connection's stream now: a connection whose own
         disconnect was cancelled before it began still holds one (and warns when collected)."""
-        for connection in _redis_connections(self.client):
-            if (transport := _transport(connection)) is not None:
-                self.transports.append(transport)
+        connections = list(_redis_connections(self.client))
+        self.transports += [t for c in connections if (t := _transport(c)) is not None]
         for transport in self.transports:
             with contextlib.suppress(Exception):
                 transport.abort()
-        for connection in _redis_connections(self.client):
+        for connection in connections:
             with contextlib.suppress(Exception):
                 connection._close()  # the stream's close on an aborted socket does not wait
 
